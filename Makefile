@@ -1,0 +1,53 @@
+# lethe — make targets. `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+export CGO_LDFLAGS ?= -lopenblas
+TAGS ?= openblas
+GO ?= go
+GOFLAGS_TAGS := -tags=$(TAGS)
+FUZZTIME ?= 5s
+
+.PHONY: all setup setup-bench build test test-short demo bench fuzz fmt lint generate reproduce clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+setup-bench:
+	@scripts/setup.sh --bench
+
+build:
+	$(GO) build $(GOFLAGS_TAGS) -o bin/lethe ./cmd/lethe
+
+test: setup
+	$(GO) vet $(GOFLAGS_TAGS) ./...
+	LETHE_REQUIRE_COMPONENTS=1 $(GO) test $(GOFLAGS_TAGS) -count=1 ./...
+	$(GO) test $(GOFLAGS_TAGS) -count=1 -tags=$(TAGS) ./onnxio -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+
+test-short:
+	$(GO) test $(GOFLAGS_TAGS) -short ./...
+
+demo: setup build
+	bin/lethe demo
+
+bench: setup-bench build
+	bench/run.sh
+
+fuzz:
+	$(GO) test $(GOFLAGS_TAGS) ./onnxio -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 5m
+
+reproduce: setup-bench build
+	bin/lethe demo --reproduce --out results
+
+fmt:
+	gofmt -w $$(git ls-files '*.go' | grep -v '\.pb\.go$$')
+
+lint:
+	$(GO) vet $(GOFLAGS_TAGS) ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+generate:
+	$(GO) generate ./...
+
+clean:
+	rm -rf bin
