@@ -1,0 +1,211 @@
+package autodiff
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// dataInput returns the single data input a batched evaluation feeds, and the
+// full input shape for a batch of n samples of the given sample shape.
+func (p *program[T]) dataInput(sample []int, n int) (inputSlot, []int, error) {
+	if len(p.inputs) != 1 {
+		return inputSlot{}, nil, fmt.Errorf("autodiff: batched evaluation needs exactly one data input, the model has %d", len(p.inputs))
+	}
+	in := p.inputs[0]
+	shape := append([]int{n}, sample...)
+	if len(in.shape) > 0 {
+		if len(in.shape) != len(shape) {
+			return in, nil, fmt.Errorf("autodiff: input %q has rank %d but the data's samples have shape %v", in.name, len(in.shape), sample)
+		}
+		for i := 1; i < len(shape); i++ {
+			if in.shape[i] >= 0 && int(in.shape[i]) != shape[i] {
+				return in, nil, fmt.Errorf("autodiff: input %q expects samples of shape %v, the data has %v", in.name, in.shape[1:], sample)
+			}
+		}
+	}
+	return in, shape, nil
+}
+
+// pass runs forward and, when y is given, the loss and backward pass over one
+// batch. It returns the batch's loss sum scaled by scale.
+func (r *run[T]) pass(in inputSlot, x []float32, shape []int, y []int64, loss Loss, scale float64, tangents []*Tensor[T]) (float64, error) {
+	r.begin(tangents)
+	xt := &Tensor[T]{Shape: shape, Data: r.ar.alloc(len(x))}
+	for i, v := range x {
+		xt.Data[i] = T(v)
+	}
+	r.vals[in.slot] = floatVal(xt, nil)
+	if err := r.forward(); err != nil {
+		return 0, err
+	}
+	if y == nil {
+		return 0, nil
+	}
+	sum, seed, err := lossSeed(&ctx[T]{r: r, node: -1}, loss, r.vals[r.p.lossSlot], y, scale)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.backward(seed); err != nil {
+		return 0, err
+	}
+	return sum * scale, nil
+}
+
+// addParamAdjoints adds the parameters' adjoints (or their tangents) into acc.
+func (r *run[T]) addParamAdjoints(acc []float64, tangent bool) {
+	for _, ps := range r.p.params {
+		a := r.adj[ps.slot]
+		if a == nil {
+			continue
+		}
+		src := a.f
+		if tangent {
+			if src = a.dot; src == nil {
+				continue
+			}
+		}
+		dst := acc[ps.offset : ps.offset+ps.size]
+		for j, v := range src.Data {
+			dst[j] += float64(v)
+		}
+	}
+}
+
+func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
+	if job.ctx == nil {
+		job.ctx = context.Background()
+	}
+	idx := job.indices()
+	n := len(idx)
+	if n == 0 {
+		return 0, fmt.Errorf("autodiff: no samples to evaluate")
+	}
+	sample := job.data.SampleShape()
+	in, _, err := c.p.dataInput(sample, 1)
+	if err != nil {
+		return 0, err
+	}
+	var tangents []*Tensor[T]
+	if job.v != nil {
+		tangents = make([]*Tensor[T], len(c.p.params))
+		for i, ps := range c.p.params {
+			t := &Tensor[T]{Shape: ps.shape, Data: make([]T, ps.size)}
+			for j, v := range job.v[ps.offset : ps.offset+ps.size] {
+				t.Data[j] = T(v)
+			}
+			tangents[i] = t
+		}
+	}
+	ss := numel(sample)
+	chunk, chunks, workers := split(n, job.opts.batchSize(), job.opts.threads())
+	res := make([]workerResult, workers)
+	runs := make([]*run[T], workers)
+	bufX := make([][]float32, workers)
+	bufY := make([][]int64, workers)
+	for w := range res {
+		runs[w] = c.getRun()
+		bufX[w], bufY[w] = make([]float32, chunk*ss), make([]int64, chunk)
+		if job.grad != nil {
+			res[w].grad = make([]float64, len(job.grad))
+		}
+		if job.hv != nil {
+			res[w].hv = make([]float64, len(job.hv))
+		}
+	}
+	defer func() {
+		for _, r := range runs {
+			c.putRun(r)
+		}
+	}()
+	errs := parallel(job.ctx, chunks, workers, func(w, j int) error {
+		b := idx[j*chunk : min(n, (j+1)*chunk)]
+		x, y := bufX[w][:len(b)*ss], bufY[w][:len(b)]
+		if err := job.data.Read(b, x, y); err != nil {
+			return fmt.Errorf("autodiff: reading samples: %w", err)
+		}
+		_, shape, err := c.p.dataInput(sample, len(b))
+		if err != nil {
+			return err
+		}
+		l, err := runs[w].pass(in, x, shape, y, job.opts.Loss, 1/float64(n), tangents)
+		if err != nil {
+			return err
+		}
+		res[w].loss += l
+		if res[w].grad != nil {
+			runs[w].addParamAdjoints(res[w].grad, false)
+		}
+		if res[w].hv != nil {
+			runs[w].addParamAdjoints(res[w].hv, true)
+		}
+		return nil
+	})
+	if err := firstError(errs); err != nil {
+		return 0, err
+	}
+	var loss float64
+	if job.grad != nil {
+		clear(job.grad)
+	}
+	if job.hv != nil {
+		clear(job.hv)
+	}
+	for _, r := range res {
+		loss += r.loss
+		if job.grad != nil {
+			addTo(job.grad, r.grad)
+		}
+		if job.hv != nil {
+			addTo(job.hv, r.hv)
+		}
+	}
+	return loss, nil
+}
+
+func (c *compiled[T]) forwardBatches(job *evalJob, sink func(first int, out []float32, shape []int) error) error {
+	if job.ctx == nil {
+		job.ctx = context.Background()
+	}
+	idx := job.indices()
+	n := len(idx)
+	if n == 0 {
+		return fmt.Errorf("autodiff: no samples to evaluate")
+	}
+	sample := job.data.SampleShape()
+	in, _, err := c.p.dataInput(sample, 1)
+	if err != nil {
+		return err
+	}
+	ss := numel(sample)
+	chunk, chunks, workers := split(n, job.opts.batchSize(), job.opts.threads())
+	var mu sync.Mutex
+	errs := parallel(job.ctx, chunks, workers, func(w, j int) error {
+		r := c.getRun()
+		defer c.putRun(r)
+		b := idx[j*chunk : min(n, (j+1)*chunk)]
+		x := make([]float32, len(b)*ss)
+		if err := job.data.Read(b, x, nil); err != nil {
+			return fmt.Errorf("autodiff: reading samples: %w", err)
+		}
+		_, shape, err := c.p.dataInput(sample, len(b))
+		if err != nil {
+			return err
+		}
+		if _, err := r.pass(in, x, shape, nil, 0, 0, nil); err != nil {
+			return err
+		}
+		out := r.vals[c.p.outputs[0]]
+		if out.isInt() {
+			return fmt.Errorf("autodiff: the first output is not floating-point")
+		}
+		o := make([]float32, len(out.f.Data))
+		for i, v := range out.f.Data {
+			o[i] = float32(v)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return sink(j*chunk, o, out.f.Shape)
+	})
+	return firstError(errs)
+}

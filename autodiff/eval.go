@@ -1,0 +1,174 @@
+package autodiff
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// Data is random access to labelled samples. dataset.Source satisfies it.
+type Data interface {
+	Len() int
+	SampleShape() []int
+	// Read copies samples idx into x (row-major) and, when y is not nil, their labels into y.
+	Read(idx []int, x []float32, y []int64) error
+}
+
+// EvalOptions configures batched evaluation. The zero value means
+// cross-entropy, batches of at most 256 samples and one worker per CPU.
+type EvalOptions struct {
+	Loss      Loss
+	BatchSize int
+	Threads   int
+}
+
+func (o EvalOptions) batchSize() int {
+	if o.BatchSize > 0 {
+		return o.BatchSize
+	}
+	return 256
+}
+
+func (o EvalOptions) threads() int {
+	if o.Threads > 0 {
+		return o.Threads
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// evalJob is one batched evaluation over a data set.
+type evalJob struct {
+	ctx  context.Context
+	data Data
+	idx  []int
+	opts EvalOptions
+	grad []float64 // where to write the gradient, or nil
+	v    []float64 // HVP direction, or nil
+	hv   []float64 // where to write H·v
+}
+
+// Loss returns the mean loss over the samples idx of data (nil: all).
+func (p *Program) Loss(ctx context.Context, data Data, idx []int, opts EvalOptions) (float64, error) {
+	return p.e.evalBatches(&evalJob{ctx: ctx, data: data, idx: idx, opts: opts})
+}
+
+// Gradient returns the mean loss over the samples idx of data (nil: all) and
+// writes its gradient with respect to the trainable parameters into grad.
+// Batches run in parallel; their gradients are summed in float64 in a fixed
+// order, so the result is deterministic for a given thread count.
+func (p *Program) Gradient(ctx context.Context, data Data, idx []int, opts EvalOptions, grad []float64) (float64, error) {
+	if len(grad) != p.dim {
+		return 0, fmt.Errorf("autodiff: gradient buffer has %d entries for %d parameters", len(grad), p.dim)
+	}
+	return p.e.evalBatches(&evalJob{ctx: ctx, data: data, idx: idx, opts: opts, grad: grad})
+}
+
+// HVP writes the exact Hessian-vector product H·v of the mean loss into hv,
+// by forward-over-reverse differentiation, and returns the mean loss. When
+// grad is not nil the gradient is written there too, at no extra cost.
+func (p *Program) HVP(ctx context.Context, data Data, idx []int, opts EvalOptions, v, hv, grad []float64) (float64, error) {
+	if len(v) != p.dim || len(hv) != p.dim || (grad != nil && len(grad) != p.dim) {
+		return 0, fmt.Errorf("autodiff: HVP buffers must have %d entries", p.dim)
+	}
+	return p.e.evalBatches(&evalJob{ctx: ctx, data: data, idx: idx, opts: opts, v: v, hv: hv, grad: grad})
+}
+
+// Predict evaluates the first output on the samples idx of data (nil: all)
+// in batches and hands each batch to sink with the position of its first
+// sample in idx. Calls to sink are serialised but may come in any order.
+func (p *Program) Predict(ctx context.Context, data Data, idx []int, opts EvalOptions, sink func(first int, out []float32, shape []int) error) error {
+	return p.e.forwardBatches(&evalJob{ctx: ctx, data: data, idx: idx, opts: opts}, sink)
+}
+
+// Forward evaluates the first output on one in-memory batch of n samples.
+func (p *Program) Forward(x []float32, sampleShape []int, n int) ([]float32, []int, error) {
+	var out []float32
+	var shape []int
+	data := &memData{x: x, shape: sampleShape, n: n}
+	err := p.Predict(context.Background(), data, nil, EvalOptions{BatchSize: max(n, 1), Threads: 1}, func(_ int, o []float32, s []int) error {
+		out, shape = append([]float32(nil), o...), append([]int(nil), s...)
+		return nil
+	})
+	return out, shape, err
+}
+
+// memData serves an in-memory unlabelled batch.
+type memData struct {
+	x     []float32
+	shape []int
+	n     int
+}
+
+func (d *memData) Len() int           { return d.n }
+func (d *memData) SampleShape() []int { return d.shape }
+func (d *memData) Read(idx []int, x []float32, y []int64) error {
+	if y != nil {
+		return fmt.Errorf("autodiff: in-memory batch has no labels")
+	}
+	ss := numel(d.shape)
+	for i, j := range idx {
+		copy(x[i*ss:(i+1)*ss], d.x[j*ss:(j+1)*ss])
+	}
+	return nil
+}
+
+// split cuts n samples into chunks, one or more per worker, of at most size samples.
+func split(n, size, threads int) (chunk, chunks, workers int) {
+	chunk = max(1, min(size, (n+threads-1)/max(threads, 1)))
+	chunks = (n + chunk - 1) / chunk
+	workers = max(1, min(threads, chunks))
+	return
+}
+
+// indices returns job.idx, or 0..Len-1 when it is nil.
+func (j *evalJob) indices() []int {
+	if j.idx != nil {
+		return j.idx
+	}
+	all := make([]int, j.data.Len())
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
+// workerResult is what one worker accumulated.
+type workerResult struct {
+	loss     float64
+	grad, hv []float64
+	err      error
+}
+
+// parallel runs fn for every chunk, worker w taking chunks w, w+W, w+2W, ...
+func parallel(ctx context.Context, chunks, workers int, fn func(w, chunk int) error) []error {
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for j := w; j < chunks; j += workers {
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					return
+				}
+				if err := fn(w, j); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	return errs
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+package autodiff
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Conv (1-D and 2-D, with strides, padding, dilations and groups) is
+// bilinear in the input X and the weights W plus a bias b. With col(X) the
+// im2col matrix of one sample and group, every rule is a GEMM:
+//
+//	forward  Y = W·col(X) + b          Ẏ = W·col(Ẋ) + Ẇ·col(X) + ḃ
+//	VJP      W̄ = Σₙ Ȳ·col(X)ᵀ           X̄ = col⁻ᵀ(Wᵀ·Ȳ)          b̄ = Σ Ȳ
+//	tangent  W̄̇ = Σₙ Ȳ̇·col(X)ᵀ + Ȳ·col(Ẋ)ᵀ   X̄̇ = col⁻ᵀ(Wᵀ·Ȳ̇ + Ẇᵀ·Ȳ)   b̄̇ = Σ Ȳ̇
+//
+// where col⁻ᵀ (col2im) is the adjoint of im2col: it scatter-adds columns back.
+type convKernel[T Float] struct {
+	attrs windowAttrs
+	group int
+}
+
+func init() {
+	register("Conv", func(n *nodeInfo) (kernels, error) {
+		a := readWindowAttrs(n)
+		g := int(n.AttrInt("group", 1))
+		if g < 1 {
+			return kernels{}, fmt.Errorf("group %d must be positive", g)
+		}
+		return pair(&convKernel[float32]{a, g}, &convKernel[float64]{a, g}), nil
+	})
+}
+
+// convShape checks shapes and returns the window and sizes.
+type convDims struct {
+	win         window
+	n, c, m, cg int // batch, input channels, output channels, input channels per group
+	mg, kk, hw  int // output channels per group, cg·kh·kw, oh·ow
+	inHW        int
+}
+
+func (k *convKernel[T]) dims(x, w []int) (convDims, error) {
+	if len(x) != len(w) || len(x) < 3 {
+		return convDims{}, fmt.Errorf("input %v and weights %v must both be [N, C, spatial...]", x, w)
+	}
+	kernel := spatial(w)
+	if k.attrs.kernel != nil && !slices.Equal(toInt64(kernel), k.attrs.kernel) {
+		return convDims{}, fmt.Errorf("kernel_shape %v does not match weights %v", k.attrs.kernel, w)
+	}
+	win, err := k.attrs.geometry(x, kernel)
+	if err != nil {
+		return convDims{}, err
+	}
+	d := convDims{win: win, n: x[0], c: x[1], m: w[0], cg: w[1]}
+	if d.c != d.cg*k.group || d.m%k.group != 0 {
+		return d, fmt.Errorf("channels: input %v, weights %v and group %d do not fit", x, w, k.group)
+	}
+	d.mg = d.m / k.group
+	d.kk = d.cg * win.kh * win.kw
+	d.hw = win.oh * win.ow
+	d.inHW = win.h * win.w
+	return d, nil
+}
+
+func toInt64(s []int) []int64 {
+	r := make([]int64, len(s))
+	for i, v := range s {
+		r[i] = int64(v)
+	}
+	return r
+}
+
+// im2col writes the [cg·kh·kw, oh·ow] column matrix of one sample's channel block.
+func im2col[T Float](col, x []T, cg int, g window) {
+	hw := g.oh * g.ow
+	for c := 0; c < cg; c++ {
+		xc := x[c*g.h*g.w:]
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				row := col[((c*g.kh+i)*g.kw+j)*hw:][:hw]
+				for oy := 0; oy < g.oh; oy++ {
+					iy := oy*g.sh - g.pt + i*g.dh
+					dst := row[oy*g.ow : (oy+1)*g.ow]
+					if iy < 0 || iy >= g.h {
+						clear(dst)
+						continue
+					}
+					src := xc[iy*g.w:]
+					ix := -g.pl + j*g.dw
+					for ox := range dst {
+						if ix >= 0 && ix < g.w {
+							dst[ox] = src[ix]
+						} else {
+							dst[ox] = 0
+						}
+						ix += g.sw
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im adds a column matrix back into one sample's channel block: the adjoint of im2col.
+func col2im[T Float](x, col []T, cg int, g window) {
+	hw := g.oh * g.ow
+	for c := 0; c < cg; c++ {
+		xc := x[c*g.h*g.w:]
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				row := col[((c*g.kh+i)*g.kw+j)*hw:][:hw]
+				for oy := 0; oy < g.oh; oy++ {
+					iy := oy*g.sh - g.pt + i*g.dh
+					if iy < 0 || iy >= g.h {
+						continue
+					}
+					dst := xc[iy*g.w:]
+					ix := -g.pl + j*g.dw
+					for _, v := range row[oy*g.ow : (oy+1)*g.ow] {
+						if ix >= 0 && ix < g.w {
+							dst[ix] += v
+						}
+						ix += g.sw
+					}
+				}
+			}
+		}
+	}
+}
+
+// direct reports whether col(X) is X itself (1×1 kernel, stride 1, no padding).
+func (d convDims) direct() bool {
+	g := d.win
+	return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0
+}
+
+// convApply computes y[n] (+)= W·col(x[n]) for every sample and group.
+func (k *convKernel[T]) apply(c *ctx[T], d convDims, y, x, w []T, beta T) {
+	col := c.r.ar.alloc(d.kk * d.hw)
+	for n := 0; n < d.n; n++ {
+		for g := 0; g < k.group; g++ {
+			xs := x[(n*d.c+g*d.cg)*d.inHW:]
+			src := col
+			if d.direct() {
+				src = xs
+			} else {
+				im2col(col, xs, d.cg, d.win)
+			}
+			gemm(false, false, d.mg, d.hw, d.kk, 1, w[g*d.mg*d.kk:], d.kk, src, d.hw, beta, y[(n*d.m+g*d.mg)*d.hw:], d.hw)
+		}
+	}
+}
+
+// gradW adds Σₙ G[n]·col(x[n])ᵀ into dw.
+func (k *convKernel[T]) gradW(c *ctx[T], d convDims, dw, x, gy []T) {
+	col := c.r.ar.alloc(d.kk * d.hw)
+	for n := 0; n < d.n; n++ {
+		for g := 0; g < k.group; g++ {
+			xs := x[(n*d.c+g*d.cg)*d.inHW:]
+			src := col
+			if d.direct() {
+				src = xs
+			} else {
+				im2col(col, xs, d.cg, d.win)
+			}
+			gemm(false, true, d.mg, d.kk, d.hw, 1, gy[(n*d.m+g*d.mg)*d.hw:], d.hw, src, d.hw, 1, dw[g*d.mg*d.kk:], d.kk)
+		}
+	}
+}
+
+// gradX adds col2im(Wᵀ·G[n]) into dx.
+func (k *convKernel[T]) gradX(c *ctx[T], d convDims, dx, w, gy []T) {
+	col := c.r.ar.alloc(d.kk * d.hw)
+	for n := 0; n < d.n; n++ {
+		for g := 0; g < k.group; g++ {
+			xs := dx[(n*d.c+g*d.cg)*d.inHW:]
+			if d.direct() {
+				gemm(true, false, d.kk, d.hw, d.mg, 1, w[g*d.mg*d.kk:], d.kk, gy[(n*d.m+g*d.mg)*d.hw:], d.hw, 1, xs, d.hw)
+				continue
+			}
+			gemm(true, false, d.kk, d.hw, d.mg, 1, w[g*d.mg*d.kk:], d.kk, gy[(n*d.m+g*d.mg)*d.hw:], d.hw, 0, col, d.hw)
+			col2im(xs, col, d.cg, d.win)
+		}
+	}
+}
+
+// addBias adds b[m] to every output position of channel m.
+func addBias[T Float](y, b []T, n, m, hw int) {
+	for s := 0; s < n; s++ {
+		for ch := 0; ch < m; ch++ {
+			bv := b[ch]
+			row := y[(s*m+ch)*hw : (s*m+ch+1)*hw]
+			for i := range row {
+				row[i] += bv
+			}
+		}
+	}
+}
+
+// sumBias returns Σ over samples and positions of g, per channel.
+func sumBias[T Float](dst, g []T, n, m, hw int) {
+	clear(dst)
+	for s := 0; s < n; s++ {
+		for ch := 0; ch < m; ch++ {
+			var sum T
+			for _, v := range g[(s*m+ch)*hw : (s*m+ch+1)*hw] {
+				sum += v
+			}
+			dst[ch] += sum
+		}
+	}
+}
+
+func (k *convKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) {
+	x, w := in[0], in[1]
+	if x.isInt() || w.isInt() {
+		return nil, fmt.Errorf("integer Conv is not supported")
+	}
+	d, err := k.dims(x.f.Shape, w.f.Shape)
+	if err != nil {
+		return nil, err
+	}
+	var b *value[T]
+	if len(in) > 2 && in[2] != nil {
+		if b = in[2]; len(b.f.Data) != d.m {
+			return nil, fmt.Errorf("bias has %d entries for %d output channels", len(b.f.Data), d.m)
+		}
+	}
+	out := d.win.outShape(d.n, d.m)
+	y := floatVal(c.alloc(out), nil)
+	k.apply(c, d, y.f.Data, x.f.Data, w.f.Data, 0)
+	if b != nil {
+		addBias(y.f.Data, b.f.Data, d.n, d.m, d.hw)
+	}
+	if c.tangent() && (x.dot != nil || w.dot != nil || (b != nil && b.dot != nil)) {
+		y.dot = c.zeros(out)
+		if x.dot != nil {
+			k.apply(c, d, y.dot.Data, x.dot.Data, w.f.Data, 1)
+		}
+		if w.dot != nil {
+			k.apply(c, d, y.dot.Data, x.f.Data, w.dot.Data, 1)
+		}
+		if b != nil && b.dot != nil {
+			addBias(y.dot.Data, b.dot.Data, d.n, d.m, d.hw)
+		}
+	}
+	return []*value[T]{y}, nil
+}
+
+func (k *convKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bool) ([]*value[T], error) {
+	x, w, g := in[0], in[1], gout[0]
+	d, err := k.dims(x.f.Shape, w.f.Shape)
+	if err != nil {
+		return nil, err
+	}
+	tan := c.tangent()
+	res := make([]*value[T], len(in))
+	if need[0] {
+		gx := floatVal(c.zeros(x.f.Shape), nil)
+		k.gradX(c, d, gx.f.Data, w.f.Data, g.f.Data)
+		if tan && (g.dot != nil || w.dot != nil) {
+			gx.dot = c.zeros(x.f.Shape)
+			if g.dot != nil {
+				k.gradX(c, d, gx.dot.Data, w.f.Data, g.dot.Data)
+			}
+			if w.dot != nil {
+				k.gradX(c, d, gx.dot.Data, w.dot.Data, g.f.Data)
+			}
+		}
+		res[0] = gx
+	}
+	if need[1] {
+		gw := floatVal(c.zeros(w.f.Shape), nil)
+		k.gradW(c, d, gw.f.Data, x.f.Data, g.f.Data)
+		if tan && (g.dot != nil || x.dot != nil) {
+			gw.dot = c.zeros(w.f.Shape)
+			if g.dot != nil {
+				k.gradW(c, d, gw.dot.Data, x.f.Data, g.dot.Data)
+			}
+			if x.dot != nil {
+				k.gradW(c, d, gw.dot.Data, x.dot.Data, g.f.Data)
+			}
+		}
+		res[1] = gw
+	}
+	if len(in) > 2 && need[2] {
+		gb := floatVal(c.alloc([]int{d.m}), nil)
+		sumBias(gb.f.Data, g.f.Data, d.n, d.m, d.hw)
+		if tan && g.dot != nil {
+			gb.dot = c.alloc([]int{d.m})
+			sumBias(gb.dot.Data, g.dot.Data, d.n, d.m, d.hw)
+		}
+		res[2] = gb
+	}
+	return res, nil
+}
