@@ -85,6 +85,12 @@ func plan(m *onnxio.Model, freeze []string) (*graphPlan, error) {
 		}
 	}
 	for _, in := range g.DataInputs() {
+		if in.Kind != onnxio.KindTensor && in.Kind != onnxio.KindUnknown {
+			return nil, &UnsupportedInputError{Input: in.Name, Type: in.Kind.String()}
+		}
+		if in.Kind == onnxio.KindTensor && !castable(in.ElemType) {
+			return nil, &UnsupportedInputError{Input: in.Name, Type: in.ElemType.String()}
+		}
 		shape := make([]int64, len(in.Shape))
 		for i, d := range in.Shape {
 			shape[i] = d.Value

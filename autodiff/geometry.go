@@ -26,7 +26,10 @@ type windowAttrs struct {
 	ceil      bool
 }
 
-func readWindowAttrs(n *nodeInfo) windowAttrs {
+func readWindowAttrs(n *nodeInfo) (windowAttrs, error) {
+	if k := n.AttrInts("kernel_shape"); len(k) > 2 {
+		return windowAttrs{}, fmt.Errorf("%d-D windows are not implemented, only 1-D and 2-D", len(k))
+	}
 	return windowAttrs{
 		kernel:    n.AttrInts("kernel_shape"),
 		strides:   n.AttrInts("strides"),
@@ -34,7 +37,7 @@ func readWindowAttrs(n *nodeInfo) windowAttrs {
 		pads:      n.AttrInts("pads"),
 		autoPad:   n.AttrString("auto_pad", "NOTSET"),
 		ceil:      n.AttrInt("ceil_mode", 0) != 0,
-	}
+	}, nil
 }
 
 // geometry resolves the window for an input of shape [N, C, spatial...] and
@@ -42,7 +45,7 @@ func readWindowAttrs(n *nodeInfo) windowAttrs {
 func (a windowAttrs) geometry(in []int, kernel []int) (window, error) {
 	sp := len(in) - 2
 	if sp != 1 && sp != 2 {
-		return window{}, fmt.Errorf("only 1-D and 2-D windows are supported, input has shape %v", in)
+		return window{}, unsupported("%d-D windows (input shape %v); only 1-D and 2-D are implemented", sp, in)
 	}
 	if len(kernel) != sp {
 		return window{}, fmt.Errorf("kernel %v does not match input %v", kernel, in)

@@ -1,6 +1,7 @@
 package autodiff
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -79,6 +80,24 @@ func (e *UnsupportedOpError) Error() string {
 		return fmt.Sprintf("autodiff: unsupported op %s (opset %d) at node %q", op, e.Opset, e.Node)
 	}
 	return fmt.Sprintf("autodiff: unsupported use of %s (opset %d) at node %q: %s", op, e.Opset, e.Node, e.Reason)
+}
+
+// ErrUnsupported marks a use of a supported op that the engine does not
+// implement, found only when the op runs (for example a 3-D convolution).
+var ErrUnsupported = errors.New("not supported by lethe's engine")
+
+func unsupported(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrUnsupported)
+}
+
+// UnsupportedInputError reports a graph input whose type the engine cannot feed.
+type UnsupportedInputError struct {
+	Input string
+	Type  string
+}
+
+func (e *UnsupportedInputError) Error() string {
+	return fmt.Sprintf("autodiff: graph input %q has type %s, which the engine does not support", e.Input, e.Type)
 }
 
 // NodeError wraps a failure while evaluating a node.

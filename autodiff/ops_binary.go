@@ -40,7 +40,19 @@ type binaryKernel[T Float] struct{ op binOp }
 
 func (k *binaryKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) {
 	a, b := in[0], in[1]
-	if k.op == opPow && !a.isInt() && b.isInt() {
+	if k.op == opPow && a.isInt() != b.isInt() {
+		if a.isInt() {
+			// An integer base keeps its type: the result is truncated.
+			y, err := k.forward(c, []*value[T]{floatVal(intsToFloat[T](a.i), nil), b})
+			if err != nil {
+				return nil, err
+			}
+			t := &Tensor[int64]{Shape: y[0].f.Shape, Data: make([]int64, len(y[0].f.Data))}
+			for i, v := range y[0].f.Data {
+				t.Data[i] = int64(v)
+			}
+			return []*value[T]{intVal[T](t)}, nil
+		}
 		b = floatVal(intsToFloat[T](b.i), nil)
 	}
 	out, err := broadcastShape(a.shape(), b.shape())

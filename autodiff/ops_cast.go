@@ -51,6 +51,13 @@ func (k *castKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) 
 		toFloat = !in[1].isInt()
 	}
 	switch {
+	case toFloat && !x.isInt() && (k.to == onnxio.Float16 || k.to == onnxio.BFloat16):
+		// Narrow float types: round, as the cast would, but keep computing in T.
+		y := floatVal(c.alloc(x.f.Shape), x.dot)
+		for i, v := range x.f.Data {
+			y.f.Data[i] = T(roundNarrow(float32(v), k.to))
+		}
+		return []*value[T]{y}, nil
 	case toFloat && !x.isInt():
 		return []*value[T]{x}, nil
 	case toFloat:
@@ -170,4 +177,28 @@ func (whereKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bool
 		res[i] = v
 	}
 	return res, nil
+}
+
+// roundNarrow rounds v to the nearest float16 or bfloat16 value (ties to even).
+func roundNarrow(v float32, to onnxio.DataType) float32 {
+	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		return v
+	}
+	if to == onnxio.BFloat16 {
+		b := math.Float32bits(v)
+		b += 0x7fff + (b>>16)&1
+		return math.Float32frombits(b &^ 0xffff)
+	}
+	// float16: 10 mantissa bits, exponents down to −14 (subnormals below).
+	f := float64(v)
+	a := math.Abs(f)
+	if a >= 65520 { // rounds to infinity
+		return float32(math.Copysign(math.Inf(1), f))
+	}
+	exp := math.Max(math.Floor(math.Log2(a)), -14)
+	if a == 0 {
+		return v
+	}
+	ulp := math.Ldexp(1, int(exp)-10)
+	return float32(math.RoundToEven(f/ulp) * ulp)
 }

@@ -21,7 +21,10 @@ type convKernel[T Float] struct {
 
 func init() {
 	register("Conv", func(n *nodeInfo) (kernels, error) {
-		a := readWindowAttrs(n)
+		a, err := readWindowAttrs(n)
+		if err != nil {
+			return kernels{}, err
+		}
 		g := int(n.AttrInt("group", 1))
 		if g < 1 {
 			return kernels{}, fmt.Errorf("group %d must be positive", g)

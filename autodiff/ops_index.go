@@ -15,8 +15,9 @@ import (
 //
 // Only input 0 is differentiable; the others are indices, shapes or a fill.
 type indexMap struct {
-	out []int
-	src []int // len numel(out); −1 marks fill elements
+	out  []int
+	src  []int   // len numel(out); −1 marks fill elements
+	fill float64 // fill value unless an input gives one
 }
 
 // mapper builds the index map of one op from its inputs' shapes and, for
@@ -98,7 +99,7 @@ func (k *indexKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error)
 	}
 	x := in[0]
 	if x.isInt() {
-		var fill int64
+		fill := int64(m.fill)
 		if k.hasFill && len(in) > 2 && in[2] != nil && in[2].isInt() && len(in[2].i.Data) > 0 {
 			fill = in[2].i.Data[0]
 		}
@@ -106,7 +107,7 @@ func (k *indexKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error)
 		gatherInto(y.Data, x.i.Data, m.src, fill)
 		return []*value[T]{intVal[T](y)}, nil
 	}
-	var fill T
+	fill := T(m.fill)
 	if k.hasFill && len(in) > 2 && in[2] != nil && !in[2].isInt() && len(in[2].f.Data) > 0 {
 		fill = in[2].f.Data[0]
 	}
@@ -420,9 +421,7 @@ func buildPad(n *nodeInfo) (mapper, error) {
 	}
 	legacy := n.opset < 11
 	attrPads := padsAttr(n)
-	if legacy && n.AttrFloat("value", 0) != 0 {
-		return nil, fmt.Errorf("a non-zero value attribute is not supported")
-	}
+	attrFill := float64(n.AttrFloat("value", 0))
 	return func(shapes [][]int, ints []*Tensor[int64]) (*indexMap, error) {
 		s := shapes[0]
 		pads := attrPads
@@ -463,7 +462,7 @@ func buildPad(n *nodeInfo) (mapper, error) {
 			}
 		}
 		st := stridesOf(s)
-		return mapOver(out, func(idx []int) int {
+		m := mapOver(out, func(idx []int) int {
 			off := 0
 			for i, v := range idx {
 				j := v - before[i]
@@ -484,7 +483,11 @@ func buildPad(n *nodeInfo) (mapper, error) {
 				off += j * st[i]
 			}
 			return off
-		}), nil
+		})
+		if legacy {
+			m.fill = attrFill
+		}
+		return m, nil
 	}, nil
 }
 

@@ -26,7 +26,10 @@ type avgPoolKernel[T Float] struct {
 
 func init() {
 	register("MaxPool", func(n *nodeInfo) (kernels, error) {
-		a := readWindowAttrs(n)
+		a, err := readWindowAttrs(n)
+		if err != nil {
+			return kernels{}, err
+		}
 		if a.kernel == nil {
 			return kernels{}, fmt.Errorf("kernel_shape is required")
 		}
@@ -37,7 +40,10 @@ func init() {
 		return pair(&maxPoolKernel[float32]{global: true}, &maxPoolKernel[float64]{global: true}), nil
 	})
 	register("AveragePool", func(n *nodeInfo) (kernels, error) {
-		a := readWindowAttrs(n)
+		a, err := readWindowAttrs(n)
+		if err != nil {
+			return kernels{}, err
+		}
 		if a.kernel == nil {
 			return kernels{}, fmt.Errorf("kernel_shape is required")
 		}
@@ -146,7 +152,7 @@ type maxPoolState struct {
 func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) {
 	x := in[0]
 	if x.isInt() {
-		return nil, fmt.Errorf("integer MaxPool is not supported")
+		return nil, unsupported("integer MaxPool")
 	}
 	st, _ := (*c.state()).(*maxPoolState)
 	var p *poolPlan

@@ -86,11 +86,11 @@ func init() {
 	registerView("Identity", same)
 	registerView("Dropout", func(n *nodeInfo) (viewShape, error) {
 		if n.AttrInt("is_test", 1) == 0 && n.opset < 7 {
-			return nil, fmt.Errorf("training-mode dropout is not supported")
+			return nil, unsupported("training-mode dropout")
 		}
 		return func(in []int, ints []*Tensor[int64]) ([]int, error) {
 			if len(ints) > 2 && ints[2] != nil && len(ints[2].Data) > 0 && ints[2].Data[0] != 0 {
-				return nil, fmt.Errorf("training-mode dropout is not supported")
+				return nil, unsupported("training-mode dropout")
 			}
 			return in, nil
 		}, nil

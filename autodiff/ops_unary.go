@@ -14,9 +14,10 @@ import (
 //
 // Scalars are evaluated in float64 and rounded to the program's precision.
 type elementwise struct {
-	f  func(x float64) float64
-	d1 func(x, y float64) float64
-	d2 func(x, y float64) float64 // nil where f is piecewise linear (f'' = 0)
+	ints bool // f maps integers to integers and may run on integer tensors
+	f    func(x float64) float64
+	d1   func(x, y float64) float64
+	d2   func(x, y float64) float64 // nil where f is piecewise linear (f'' = 0)
 }
 
 const (
@@ -39,11 +40,13 @@ func init() {
 		return func(*nodeInfo) (kernels, error) { return pair(&unaryKernel[float32]{e}, &unaryKernel[float64]{e}), nil }
 	}
 	register("Neg", fixed(elementwise{
-		f:  func(x float64) float64 { return -x },
-		d1: func(x, y float64) float64 { return -1 },
+		ints: true,
+		f:    func(x float64) float64 { return -x },
+		d1:   func(x, y float64) float64 { return -1 },
 	}))
 	register("Abs", fixed(elementwise{
-		f: math.Abs,
+		ints: true,
+		f:    math.Abs,
 		d1: func(x, y float64) float64 {
 			if x < 0 {
 				return -1
@@ -113,11 +116,92 @@ func init() {
 		d1: func(x, y float64) float64 { return -math.Sin(x) },
 		d2: func(x, y float64) float64 { return -y },
 	}))
+	register("Tan", fixed(elementwise{
+		f:  math.Tan,
+		d1: func(x, y float64) float64 { return 1 + y*y },
+		d2: func(x, y float64) float64 { return 2 * y * (1 + y*y) },
+	}))
+	register("Asin", fixed(elementwise{
+		f:  math.Asin,
+		d1: func(x, y float64) float64 { return 1 / math.Sqrt(1-x*x) },
+		d2: func(x, y float64) float64 { return x / math.Pow(1-x*x, 1.5) },
+	}))
+	register("Acos", fixed(elementwise{
+		f:  math.Acos,
+		d1: func(x, y float64) float64 { return -1 / math.Sqrt(1-x*x) },
+		d2: func(x, y float64) float64 { return -x / math.Pow(1-x*x, 1.5) },
+	}))
+	register("Atan", fixed(elementwise{
+		f:  math.Atan,
+		d1: func(x, y float64) float64 { return 1 / (1 + x*x) },
+		d2: func(x, y float64) float64 { return -2 * x / ((1 + x*x) * (1 + x*x)) },
+	}))
+	register("Sinh", fixed(elementwise{
+		f:  math.Sinh,
+		d1: func(x, y float64) float64 { return math.Cosh(x) },
+		d2: func(x, y float64) float64 { return y },
+	}))
+	register("Cosh", fixed(elementwise{
+		f:  math.Cosh,
+		d1: func(x, y float64) float64 { return math.Sinh(x) },
+		d2: func(x, y float64) float64 { return y },
+	}))
+	register("Asinh", fixed(elementwise{
+		f:  math.Asinh,
+		d1: func(x, y float64) float64 { return 1 / math.Sqrt(x*x+1) },
+		d2: func(x, y float64) float64 { return -x / math.Pow(x*x+1, 1.5) },
+	}))
+	register("Acosh", fixed(elementwise{
+		f:  math.Acosh,
+		d1: func(x, y float64) float64 { return 1 / math.Sqrt(x*x-1) },
+		d2: func(x, y float64) float64 { return -x / math.Pow(x*x-1, 1.5) },
+	}))
+	register("Atanh", fixed(elementwise{
+		f:  math.Atanh,
+		d1: func(x, y float64) float64 { return 1 / (1 - x*x) },
+		d2: func(x, y float64) float64 { return 2 * x / ((1 - x*x) * (1 - x*x)) },
+	}))
+	// HardSwish: x·max(0, min(1, x/6 + ½)).
+	register("HardSwish", fixed(elementwise{
+		f: func(x float64) float64 { return x * max(0, min(1, x/6+0.5)) },
+		d1: func(x, y float64) float64 {
+			switch {
+			case x <= -3:
+				return 0
+			case x >= 3:
+				return 1
+			}
+			return x/3 + 0.5
+		},
+		d2: func(x, y float64) float64 {
+			if x > -3 && x < 3 {
+				return 1.0 / 3
+			}
+			return 0
+		},
+	}))
+	register("ThresholdedRelu", func(n *nodeInfo) (kernels, error) {
+		a := float64(n.AttrFloat("alpha", 1))
+		return fixed(elementwise{
+			f: func(x float64) float64 {
+				if x > a {
+					return x
+				}
+				return 0
+			},
+			d1: func(x, y float64) float64 {
+				if x > a {
+					return 1
+				}
+				return 0
+			},
+		})(n)
+	})
 	zero := func(x, y float64) float64 { return 0 }
-	register("Floor", fixed(elementwise{f: math.Floor, d1: zero}))
-	register("Ceil", fixed(elementwise{f: math.Ceil, d1: zero}))
-	register("Round", fixed(elementwise{f: math.RoundToEven, d1: zero}))
-	register("Sign", fixed(elementwise{f: func(x float64) float64 {
+	register("Floor", fixed(elementwise{ints: true, f: math.Floor, d1: zero}))
+	register("Ceil", fixed(elementwise{ints: true, f: math.Ceil, d1: zero}))
+	register("Round", fixed(elementwise{ints: true, f: math.RoundToEven, d1: zero}))
+	register("Sign", fixed(elementwise{ints: true, f: func(x float64) float64 {
 		switch {
 		case x > 0:
 			return 1
@@ -250,7 +334,14 @@ type unaryKernel[T Float] struct{ e elementwise }
 func (k *unaryKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) {
 	x := in[0]
 	if x.isInt() {
-		return nil, fmt.Errorf("integer input is not supported")
+		if !k.e.ints {
+			return nil, unsupported("integer input")
+		}
+		t := &Tensor[int64]{Shape: x.i.Shape, Data: make([]int64, len(x.i.Data))}
+		for i, v := range x.i.Data {
+			t.Data[i] = int64(k.e.f(float64(v)))
+		}
+		return []*value[T]{intVal[T](t)}, nil
 	}
 	y := c.alloc(x.f.Shape)
 	for i, v := range x.f.Data {
