@@ -1,0 +1,194 @@
+package certify
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+// boundInputs returns valid inputs with an interior, stationary w* that the
+// cases below modify.
+func boundInputs(c, m, lambda, lambdaMin, rho float64, projected bool) BoundInputs {
+	return BoundInputs{
+		C: c, M: m, MSource: MDeclared, MMethod: "declared by the user",
+		Lambda:      lambda,
+		HessianNorm: 1.5, HessianNormMethod: "power iteration", HessianNormIterations: 50, HessianNormResidual: 1e-4,
+		LambdaMin: lambdaMin, LambdaMinMethod: "Lanczos", LambdaMinIterations: 40, LambdaMinResidual: 1e-4,
+		Solver:       Solver{Name: "cg", Iterations: 12, Residual: rho, HVPs: 13},
+		Projected:    projected,
+		Stationarity: Stationarity{GradNorm: 1e-5, WNorm: 0.5 * c},
+	}
+}
+
+// TestComputeBoundHandCases checks every term against values computed by
+// hand from Δ_thm = 2C(MC+λ)/(λ+λ_min), ρ/(λ+λ_min) and 2C, including which
+// term is active.
+func TestComputeBoundHandCases(t *testing.T) {
+	for _, c := range []struct {
+		name                             string
+		in                               BoundInputs
+		theorem, residual, trivial, sens float64
+		active                           ActiveBound
+	}{
+		{
+			// den = 2 − 0.5 = 1.5; Δ_thm = 2·1·(0.5·1 + 2)/1.5 = 10/3;
+			// ρ/den = 0.03/1.5 = 0.02; 10/3 + 0.02 > 2C = 2.
+			name: "deep-net-like: trivial active", in: boundInputs(1, 0.5, 2, -0.5, 0.03, true),
+			theorem: 10.0 / 3, residual: 0.02, trivial: 2, sens: 2, active: ActiveTrivial,
+		},
+		{
+			// Same numbers, not re-projected: the trivial bound is unavailable.
+			name: "not projected: theorem even though larger", in: boundInputs(1, 0.5, 2, -0.5, 0.03, false),
+			theorem: 10.0 / 3, residual: 0.02, trivial: 2, sens: 10.0/3 + 0.02, active: ActiveTheorem,
+		},
+		{
+			// den = 1 + 3 = 4; Δ_thm = 2·2·(0.1·2 + 1)/4 = 1.2; ρ/den = 0.4/4 = 0.1;
+			// 1.3 < 2C = 4.
+			name: "theorem active", in: boundInputs(2, 0.1, 1, 3, 0.4, true),
+			theorem: 1.2, residual: 0.1, trivial: 4, sens: 1.3, active: ActiveTheorem,
+		},
+		{
+			// Strongly convex quadratic, λ = 0: M = 0 so Δ_thm = 0 and only the
+			// solve error remains: 0.04/4 = 0.01.
+			name: "quadratic, λ = 0", in: boundInputs(1, 0, 0, 4, 0.04, true),
+			theorem: 0, residual: 0.01, trivial: 2, sens: 0.01, active: ActiveTheorem,
+		},
+		{
+			// Tie: Δ_thm + residual = 2C exactly (den = 2, 2·1·(0 + 2)/2 = 2, ρ = 0)
+			// → the trivial bound, which needs no estimate, is named.
+			name: "tie goes to trivial", in: boundInputs(1, 0, 2, 0, 0, true),
+			theorem: 2, residual: 0, trivial: 2, sens: 2, active: ActiveTrivial,
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := ComputeBound(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 1e-15 relative: each term is two or three float64 operations.
+			for _, v := range []struct {
+				name      string
+				got, want float64
+			}{{"theorem", b.Theorem, c.theorem}, {"residual", b.Residual, c.residual}, {"trivial", b.Trivial, c.trivial}, {"sensitivity", b.Sensitivity, c.sens}} {
+				if math.Abs(v.got-v.want) > 1e-15*math.Max(1, v.want) {
+					t.Errorf("%s = %.17g, want %.17g", v.name, v.got, v.want)
+				}
+			}
+			if b.Active != c.active {
+				t.Errorf("active = %q, want %q", b.Active, c.active)
+			}
+			if !b.PremiseHolds || b.BallActive || !b.GradientSmall {
+				t.Errorf("premise flags: holds=%v ball=%v grad=%v, want true false true", b.PremiseHolds, b.BallActive, b.GradientSmall)
+			}
+		})
+	}
+}
+
+func TestComputeBoundPremise(t *testing.T) {
+	// Ball active: ‖w*‖ = C ≥ (1 − 1e-3)·C. Projected → Δ = 2C from the trivial
+	// bound even though the theorem bound (1.3, see above) is smaller.
+	in := boundInputs(2, 0.1, 1, 3, 0.4, true)
+	in.Stationarity.WNorm = 2
+	b, err := ComputeBound(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Sensitivity != 4 || b.Active != ActiveTrivial || b.PremiseHolds || !b.BallActive {
+		t.Errorf("ball active: Δ = %g (%s), premise %v, ball %v; want 4 (trivial), false, true", b.Sensitivity, b.Active, b.PremiseHolds, b.BallActive)
+	}
+	if !strings.Contains(b.Premise, "ball constraint is active") {
+		t.Errorf("premise text %q does not name the active ball", b.Premise)
+	}
+
+	// Gradient above tolerance and not projected: nothing is rigorous.
+	in = boundInputs(2, 0.1, 1, 3, 0.4, false)
+	in.Stationarity.GradNorm = 0.05
+	b, err = ComputeBound(in)
+	var pe *PremiseError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "not stationary") {
+		t.Fatalf("err = %v, want *PremiseError naming the gradient", err)
+	}
+	if b.Active != ActiveNone || b.Sensitivity != 0 || b.GradientSmall {
+		t.Errorf("refused bound: active %q, Δ = %g, gradient_small %v", b.Active, b.Sensitivity, b.GradientSmall)
+	}
+
+	// Just inside both tolerances (given explicitly) the premise holds.
+	in = boundInputs(10, 0.1, 1, 3, 0.4, false)
+	in.Stationarity = Stationarity{GradNorm: 0.01, GradTol: 0.01, WNorm: 9.8, BallTol: 0.01}
+	if b, err := ComputeBound(in); err != nil || !b.PremiseHolds {
+		t.Errorf("premise at the tolerances: %v, %v", b.PremiseHolds, err)
+	}
+}
+
+func TestComputeBoundDefaultsRecorded(t *testing.T) {
+	b, err := ComputeBound(boundInputs(1, 0.5, 2, -0.5, 0.03, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Stationarity.GradTol != DefaultGradTol || b.Stationarity.BallTol != DefaultBallTol {
+		t.Errorf("recorded tolerances %g, %g; want the defaults", b.Stationarity.GradTol, b.Stationarity.BallTol)
+	}
+}
+
+func TestComputeBoundRefusesIndefinite(t *testing.T) {
+	for _, c := range []struct{ lambda, lambdaMin float64 }{{0.5, -0.5}, {0, -1}, {1, -3}, {0, 0}} {
+		_, err := ComputeBound(boundInputs(1, 0.5, c.lambda, c.lambdaMin, 0.01, true))
+		var npd *NotPositiveDefiniteError
+		if !errors.As(err, &npd) || npd.Lambda != c.lambda || npd.LambdaMin != c.lambdaMin {
+			t.Errorf("λ=%g λ_min=%g: err = %v, want *NotPositiveDefiniteError", c.lambda, c.lambdaMin, err)
+		}
+	}
+}
+
+func TestPaperCondition(t *testing.T) {
+	for _, c := range []struct {
+		lambda, hnorm, lambdaMin float64
+		method                   string
+		want                     bool
+	}{
+		{2, 1.5, -0.5, "power iteration", true},
+		{1, 3, 0.5, "power iteration", false},
+		// ‖H‖ ≥ |λ_min| = 2.5 > λ even though the (unconverged) power-iteration
+		// estimate says 1.
+		{2, 1, 2.5, "power iteration", false},
+		// Not estimated: not established.
+		{100, 0, 0.5, "", false},
+	} {
+		in := boundInputs(1, 0.5, c.lambda, c.lambdaMin, 0, true)
+		in.HessianNorm, in.HessianNormMethod = c.hnorm, c.method
+		b, err := ComputeBound(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.PaperCondition != c.want {
+			t.Errorf("λ=%g ‖H‖=%g λ_min=%g method=%q: paper_condition %v, want %v", c.lambda, c.hnorm, c.lambdaMin, c.method, b.PaperCondition, c.want)
+		}
+	}
+}
+
+func TestComputeBoundInvalidInputs(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		field string
+		edit  func(*BoundInputs)
+	}{
+		{"C = 0", "C", func(in *BoundInputs) { in.C = 0 }},
+		{"M NaN", "M", func(in *BoundInputs) { in.M = math.NaN() }},
+		{"λ < 0", "lambda", func(in *BoundInputs) { in.Lambda = -1 }},
+		{"λ_min Inf", "lambda_min", func(in *BoundInputs) { in.LambdaMin = math.Inf(-1) }},
+		{"ρ < 0", "solver.residual", func(in *BoundInputs) { in.Solver.Residual = -1e-3 }},
+		{"ball_tol 1", "stationarity.ball_tol", func(in *BoundInputs) { in.Stationarity.BallTol = 1 }},
+		{"w_norm NaN", "stationarity.w_norm", func(in *BoundInputs) { in.Stationarity.WNorm = math.NaN() }},
+		{"M_source", "M_source", func(in *BoundInputs) { in.MSource = "guessed" }},
+		{"λ_min method", "lambda_min_method", func(in *BoundInputs) { in.LambdaMinMethod = "" }},
+		{"solver name", "solver.name", func(in *BoundInputs) { in.Solver.Name = "" }},
+	} {
+		in := boundInputs(1, 0.5, 2, -0.5, 0.03, true)
+		c.edit(&in)
+		_, err := ComputeBound(in)
+		if err == nil || !strings.HasPrefix(err.Error(), "certify: ") || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: err = %v, want a certify error naming %s", c.name, err, c.field)
+		}
+	}
+}
