@@ -101,17 +101,21 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 	chunk, chunks, workers := split(n, job.opts.batchSize(), job.opts.threads())
 	res := make([]workerResult, workers)
 	runs := make([]*run[T], workers)
-	bufX := make([][]float32, workers)
-	bufY := make([][]int64, workers)
 	for w := range res {
 		runs[w] = c.getRun()
-		bufX[w], bufY[w] = make([]float32, chunk*ss), make([]int64, chunk)
-		if job.grad != nil {
-			res[w].grad = make([]float64, len(job.grad))
+		// A lone worker accumulates straight into the caller's buffers.
+		if workers == 1 {
+			res[w].grad, res[w].hv = job.grad, job.hv
+		} else {
+			if job.grad != nil {
+				res[w].grad = runs[w].scratch(0, len(job.grad))
+			}
+			if job.hv != nil {
+				res[w].hv = runs[w].scratch(1, len(job.hv))
+			}
 		}
-		if job.hv != nil {
-			res[w].hv = make([]float64, len(job.hv))
-		}
+		clear(res[w].grad)
+		clear(res[w].hv)
 	}
 	defer func() {
 		for _, r := range runs {
@@ -120,7 +124,7 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 	}()
 	errs := parallel(job.ctx, chunks, workers, func(w, j int) error {
 		b := idx[j*chunk : min(n, (j+1)*chunk)]
-		x, y := bufX[w][:len(b)*ss], bufY[w][:len(b)]
+		x, y := runs[w].inputBuffers(len(b)*ss, len(b))
 		if err := job.data.Read(b, x, y); err != nil {
 			return fmt.Errorf("autodiff: reading samples: %w", err)
 		}
@@ -145,19 +149,19 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 		return 0, err
 	}
 	var loss float64
-	if job.grad != nil {
-		clear(job.grad)
-	}
-	if job.hv != nil {
-		clear(job.hv)
-	}
 	for _, r := range res {
 		loss += r.loss
-		if job.grad != nil {
-			addTo(job.grad, r.grad)
-		}
-		if job.hv != nil {
-			addTo(job.hv, r.hv)
+	}
+	if workers > 1 {
+		clear(job.grad)
+		clear(job.hv)
+		for _, r := range res {
+			if job.grad != nil {
+				addTo(job.grad, r.grad)
+			}
+			if job.hv != nil {
+				addTo(job.hv, r.hv)
+			}
 		}
 	}
 	return loss, nil
@@ -184,7 +188,7 @@ func (c *compiled[T]) forwardBatches(job *evalJob, sink func(first int, out []fl
 		r := c.getRun()
 		defer c.putRun(r)
 		b := idx[j*chunk : min(n, (j+1)*chunk)]
-		x := make([]float32, len(b)*ss)
+		x, _ := r.inputBuffers(len(b)*ss, 0)
 		if err := job.data.Read(b, x, nil); err != nil {
 			return fmt.Errorf("autodiff: reading samples: %w", err)
 		}

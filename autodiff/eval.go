@@ -113,9 +113,14 @@ func (d *memData) Read(idx []int, x []float32, y []int64) error {
 	return nil
 }
 
+// minChunk is the smallest number of samples worth a worker of its own: every
+// chunk pays a fixed cost proportional to the parameter count (accumulating
+// its gradient), which dominates for a handful of samples.
+const minChunk = 32
+
 // split cuts n samples into chunks, one or more per worker, of at most size samples.
 func split(n, size, threads int) (chunk, chunks, workers int) {
-	chunk = max(1, min(size, (n+threads-1)/max(threads, 1)))
+	chunk = max(1, min(size, max(minChunk, (n+threads-1)/max(threads, 1))))
 	chunks = (n + chunk - 1) / chunk
 	workers = max(1, min(threads, chunks))
 	return

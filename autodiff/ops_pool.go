@@ -16,6 +16,7 @@ type maxPoolKernel[T Float] struct {
 	attrs       windowAttrs
 	global      bool
 	columnMajor bool // storage_order = 1 for the Indices output
+	indices     bool // the Indices output is used
 }
 
 type avgPoolKernel[T Float] struct {
@@ -34,7 +35,8 @@ func init() {
 			return kernels{}, fmt.Errorf("kernel_shape is required")
 		}
 		cm := n.AttrInt("storage_order", 0) != 0
-		return pair(&maxPoolKernel[float32]{attrs: a, columnMajor: cm}, &maxPoolKernel[float64]{attrs: a, columnMajor: cm}), nil
+		ind := len(n.Outputs) > 1 && n.Outputs[1] != ""
+		return pair(&maxPoolKernel[float32]{attrs: a, columnMajor: cm, indices: ind}, &maxPoolKernel[float64]{attrs: a, columnMajor: cm, indices: ind}), nil
 	})
 	register("GlobalMaxPool", func(n *nodeInfo) (kernels, error) {
 		return pair(&maxPoolKernel[float32]{global: true}, &maxPoolKernel[float64]{global: true}), nil
@@ -191,14 +193,14 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 		gatherInto(y.dot.Data, x.dot.Data, st.arg, 0)
 	}
 	res := []*value[T]{y}
-	if !k.global {
-		res = append(res, intVal[T](k.indices(st)))
+	if k.indices {
+		res = append(res, intVal[T](k.indexOutput(st)))
 	}
 	return res, nil
 }
 
-// indices is MaxPool's second output: flat input indices, row- or column-major per plane.
-func (k *maxPoolKernel[T]) indices(st *maxPoolState) *Tensor[int64] {
+// indexOutput is MaxPool's second output: flat input indices, row- or column-major per plane.
+func (k *maxPoolKernel[T]) indexOutput(st *maxPoolState) *Tensor[int64] {
 	t := &Tensor[int64]{Shape: st.out, Data: make([]int64, len(st.arg))}
 	ip := st.inPlane()
 	g := st.win

@@ -54,6 +54,7 @@ type Program struct {
 	inputs    []InputInfo
 	dim       int
 	softmax   bool
+	inits     []initRule
 	e         engine
 }
 
@@ -80,7 +81,7 @@ func Compile(m *onnxio.Model, opts Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog := &Program{precision: opts.Precision, params: pl.params, softmax: pl.softmax}
+	prog := &Program{precision: opts.Precision, params: pl.params, softmax: pl.softmax, inits: initRules(m.Graph(), pl.params)}
 	for _, in := range pl.inputs {
 		prog.inputs = append(prog.inputs, InputInfo{Name: in.name, Type: in.elem, Shape: in.shape})
 	}

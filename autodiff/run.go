@@ -16,6 +16,28 @@ type run[T Float] struct {
 	need    [][]bool
 	ar      arena[T]
 	tangent bool
+	acc     [2][]float64 // gradient and HVP accumulators, reused across calls
+	bufX    []float32
+	bufY    []int64
+}
+
+// scratch returns accumulator i with n entries, not cleared.
+func (r *run[T]) scratch(i, n int) []float64 {
+	if cap(r.acc[i]) < n {
+		r.acc[i] = make([]float64, n)
+	}
+	return r.acc[i][:n]
+}
+
+// inputBuffers returns reusable buffers for a batch's features and labels.
+func (r *run[T]) inputBuffers(nx, ny int) ([]float32, []int64) {
+	if cap(r.bufX) < nx {
+		r.bufX = make([]float32, nx)
+	}
+	if cap(r.bufY) < ny {
+		r.bufY = make([]int64, ny)
+	}
+	return r.bufX[:nx], r.bufY[:ny]
 }
 
 func (p *program[T]) newRun() *run[T] {
