@@ -1,0 +1,337 @@
+package unlearn
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// TestTridiagEigen checks the O(n²) QL eigensolver (values and the last
+// components of the eigenvectors) against mat.EigenSym.
+func TestTridiagEigen(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 2, 3, 10, 57} {
+		alpha := make([]float64, n)
+		beta := make([]float64, n-1)
+		a := mat.NewSymDense(n, nil)
+		for i := range alpha {
+			alpha[i] = rnd.NormFloat64()
+			a.SetSym(i, i, alpha[i])
+		}
+		for i := range beta {
+			beta[i] = rnd.NormFloat64()
+			if i == 3 {
+				beta[i] = 0 // a split block
+			}
+			a.SetSym(i, i+1, beta[i])
+		}
+		vals, last, ok := tridiagEigen(alpha, beta)
+		if !ok {
+			t.Fatalf("n=%d: no convergence", n)
+		}
+		var es mat.EigenSym
+		es.Factorize(a, true)
+		want := es.Values(nil)
+		var vec mat.Dense
+		es.VectorsTo(&vec)
+		for i := range want {
+			// Both are backward stable: eigenvalue errors are O(ε‖T‖) with
+			// ‖T‖ ≈ 3 here.
+			if math.Abs(vals[i]-want[i]) > 1e-12 {
+				t.Errorf("n=%d: eigenvalue %d = %v, want %v", n, i, vals[i], want[i])
+			}
+			// Eigenvector components are accurate to O(ε‖T‖/gap); random
+			// spectra of this size have gaps ≳ 1e-3.
+			if math.Abs(math.Abs(last[i])-math.Abs(vec.At(n-1, i))) > 1e-9 {
+				t.Errorf("n=%d: |last component| %d = %v, want %v", n, i, math.Abs(last[i]), math.Abs(vec.At(n-1, i)))
+			}
+		}
+	}
+}
+
+type spectralCase struct {
+	name string
+	a    *mat.SymDense
+}
+
+func spectralCases() []spectralCase {
+	rnd := rand.New(rand.NewPCG(9, 10))
+	spread := func(n int, lo, hi float64) []float64 {
+		e := make([]float64, n)
+		for i := range e {
+			e[i] = lo + (hi-lo)*rnd.Float64()
+		}
+		return e
+	}
+	psd := spread(40, 1e-3, 1)
+	psd[0], psd[1] = 1e-4, 2 // tiny λ_min, separated top
+	negTop := spread(40, -1, 1.5)
+	negTop[0] = -4 // dominant eigenvalue negative
+	return []spectralCase{
+		{"goe-60", goe(rnd, 60)},
+		{"goe-200", goe(rnd, 200)},
+		{"psd-40", symWithSpectrum(rnd, psd)},
+		{"negative-dominant-40", symWithSpectrum(rnd, negTop)},
+	}
+}
+
+// singleQuad wraps a symmetric matrix as a one-sample quadratic objective.
+func singleQuad(a *mat.SymDense) *quad {
+	n := a.SymmetricDim()
+	return &quad{a: []*mat.SymDense{a}, b: [][]float64{make([]float64, n)}, p: n}
+}
+
+// TestPowerIteration compares ‖H‖ and the signed dominant eigenvalue with a
+// dense eigendecomposition.
+func TestPowerIteration(t *testing.T) {
+	for _, tc := range spectralCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := singleQuad(tc.a)
+			w := make([]float64, obj.p)
+			eig := eigenvalues(tc.a)
+			lo, hi := eig[0], eig[len(eig)-1]
+			norm, dom := math.Max(-lo, hi), hi
+			if -lo > hi {
+				dom = lo
+			}
+			est, err := PowerIteration(context.Background(), obj, w, SpectralOptions{MaxIter: 3000, Tol: 1e-9, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			relErr := math.Abs(est.Value-norm) / norm
+			t.Logf("‖H‖ = %.10g, estimate %.10g (rel. error %.2g), θ = %.6g, %d iterations, residual %.2g, converged %v",
+				norm, est.Value, relErr, est.Eigenvalue, est.Iterations, est.Residual, est.Converged)
+			// Value = ‖Hv‖ ≤ ‖H‖ always (up to rounding).
+			if est.Value > norm*(1+1e-12) {
+				t.Errorf("estimate %v exceeds ‖H‖ = %v", est.Value, norm)
+			}
+			if est.Converged {
+				// At convergence the residual r bounds the eigenvalue error of
+				// θ by r (Bauer–Fike), and ‖Hv‖ ≥ |θ|.
+				if math.Abs(est.Eigenvalue-dom) > est.Residual*(1+1e-9)+1e-12 {
+					t.Errorf("θ = %v, want %v ± %v", est.Eigenvalue, dom, est.Residual)
+				}
+				// ‖Hv‖² − θ² = r², so the norm is accurate to r²/‖H‖ (+ the
+				// quadratic eigenvector error): 1e-9 relative is generous.
+				if relErr > 1e-9 {
+					t.Errorf("rel. error %v", relErr)
+				}
+			} else if relErr > 1e-3 {
+				// Without an eigenvalue gap the Rayleigh quotient stalls, but
+				// ‖Hv‖ still converges (slowly) to ‖H‖.
+				t.Errorf("not converged and rel. error %v", relErr)
+			}
+			if est.HVPs != est.Iterations {
+				t.Errorf("HVPs = %d, iterations = %d", est.HVPs, est.Iterations)
+			}
+		})
+	}
+}
+
+// TestPowerIterationOppositeExtremes: for eigenvalues ±3 the Rayleigh quotient
+// does not converge, but Value = ‖Hv‖ equals 3 exactly, and the estimate must
+// say it did not converge.
+func TestPowerIterationOppositeExtremes(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(11, 12))
+	obj := singleQuad(symWithSpectrum(rnd, []float64{-3, -1, 0.5, 2, 3}))
+	est, err := PowerIteration(context.Background(), obj, make([]float64, 5), SpectralOptions{MaxIter: 200, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (2/3)^200 ≈ 1e-35: the components along ±2, … have vanished.
+	if math.Abs(est.Value-3) > 1e-12 {
+		t.Errorf("Value = %v, want 3", est.Value)
+	}
+	if est.Converged {
+		t.Errorf("converged with θ = %v, residual %v; the ±3 eigenvalues should prevent it", est.Eigenvalue, est.Residual)
+	}
+}
+
+// TestLanczos compares λ_min with a dense eigendecomposition, with full and
+// selective reorthogonalization.
+func TestLanczos(t *testing.T) {
+	for _, tc := range spectralCases() {
+		for _, reorth := range []Reorthogonalization{FullReorthogonalization, SelectiveReorthogonalization} {
+			t.Run(fmt.Sprintf("%s/%v", tc.name, reorth), func(t *testing.T) {
+				obj := singleQuad(tc.a)
+				w := make([]float64, obj.p)
+				eig := eigenvalues(tc.a)
+				est, err := Lanczos(context.Background(), obj, w, SpectralOptions{MaxIter: 300, Tol: 1e-10, Seed: 3, Reorthogonalization: reorth})
+				if err != nil {
+					t.Fatal(err)
+				}
+				absErr := est.Value - eig[0]
+				t.Logf("λ_min = %.12g, estimate %.12g (error %.2g), %d iterations, residual %.2g, converged %v",
+					eig[0], est.Value, absErr, est.Iterations, est.Residual, est.Converged)
+				if !est.Converged {
+					t.Fatalf("not converged")
+				}
+				// Value is a Rayleigh quotient: ≥ λ_min up to rounding.
+				if absErr < -1e-12 {
+					t.Errorf("Ritz value %v below λ_min %v", est.Value, eig[0])
+				}
+				// Converged means residual ≤ 1e-10·‖T‖; the Rayleigh quotient
+				// is then within the residual of an eigenvalue. With a random
+				// start it is the smallest one.
+				if absErr > est.Residual+1e-11 {
+					t.Errorf("error %v exceeds residual bound %v", absErr, est.Residual)
+				}
+			})
+		}
+	}
+}
+
+// TestLanczosSmallDim: Lanczos stops after Dim() steps with exact Ritz values.
+func TestLanczosSmallDim(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(13, 14))
+	eig := []float64{-0.7, 0.1, 0.2, 5}
+	obj := singleQuad(symWithSpectrum(rnd, eig))
+	est, err := Lanczos(context.Background(), obj, make([]float64, 4), SpectralOptions{Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est.Iterations > 4 || math.Abs(est.Value-eig[0]) > 1e-12 || !est.Converged {
+		t.Errorf("got %+v, want λ_min = %v within 4 iterations", est, eig[0])
+	}
+}
+
+// TestSpectralDeterministic: equal seeds give identical estimates, different
+// seeds different paths.
+func TestSpectralDeterministic(t *testing.T) {
+	obj := singleQuad(spectralCases()[0].a)
+	w := make([]float64, obj.p)
+	opts := SpectralOptions{MaxIter: 15, Seed: 42}
+	a, _ := PowerIteration(context.Background(), obj, w, opts)
+	b, _ := PowerIteration(context.Background(), obj, w, opts)
+	c, _ := Lanczos(context.Background(), obj, w, opts)
+	d, _ := Lanczos(context.Background(), obj, w, opts)
+	if a != b || c != d {
+		t.Errorf("same seed, different results: %+v %+v / %+v %+v", a, b, c, d)
+	}
+	opts.Seed = 43
+	e, _ := PowerIteration(context.Background(), obj, w, opts)
+	if e.Value == a.Value {
+		t.Errorf("different seeds gave identical estimates")
+	}
+}
+
+// TestSpectralShift: the Shift option estimates H + σI.
+func TestSpectralShift(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(15, 16))
+	eig := []float64{-2, -0.5, 1, 1.5, 2.5}
+	obj := singleQuad(symWithSpectrum(rnd, eig))
+	w := make([]float64, 5)
+	l, _ := Lanczos(context.Background(), obj, w, SpectralOptions{Shift: 3})
+	p, _ := PowerIteration(context.Background(), obj, w, SpectralOptions{Shift: 3, MaxIter: 500, Tol: 1e-12})
+	// 5 steps of Lanczos on a 5×5 matrix are exact; power iteration with ratio
+	// 4.5/5.5 converges to 1e-12 within 500 steps.
+	if math.Abs(l.Value-1) > 1e-12 || math.Abs(p.Value-5.5) > 1e-10 {
+		t.Errorf("shifted λ_min = %v (want 1), ‖H+3I‖ = %v (want 5.5)", l.Value, p.Value)
+	}
+}
+
+func TestSpectralCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	obj := singleQuad(spectralCases()[0].a)
+	if _, err := PowerIteration(ctx, obj, make([]float64, obj.p), SpectralOptions{}); err != context.Canceled {
+		t.Errorf("power iteration: err = %v", err)
+	}
+	if _, err := Lanczos(ctx, obj, make([]float64, obj.p), SpectralOptions{}); err != context.Canceled {
+		t.Errorf("lanczos: err = %v", err)
+	}
+}
+
+// TestLanczosBasis checks the invariants behind the estimate: the basis is
+// orthonormal (to rounding with full reorthogonalization, to √ε with selective
+// reorthogonalization), and Value and Residual are the Rayleigh quotient and
+// residual ‖Ay − θy‖ of the Ritz vector y = Q_k s of the smallest Ritz value.
+func TestLanczosBasis(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(39, 40))
+	a := goe(rnd, 200)
+	// A spread of outliers makes Ritz values converge (and orthogonality get
+	// lost without reorthogonalization) early.
+	for i := 0; i < 5; i++ {
+		a.SetSym(i, i, a.At(i, i)+float64(3+2*i))
+	}
+	op := func(dst, v []float64) error {
+		var av mat.VecDense
+		av.MulVec(a, mat.NewVecDense(len(v), v))
+		copy(dst, av.RawVector().Data)
+		return nil
+	}
+	for _, tc := range []struct {
+		reorth Reorthogonalization
+		orth   float64 // tolerated max |QᵀQ − I|
+	}{
+		// Full: two Gram–Schmidt passes give O(ε) orthogonality.
+		{FullReorthogonalization, 1e-14},
+		// Selective keeps semi-orthogonality, |q_iᵀq_j| ≲ √ε ≈ 1.5e-8.
+		{SelectiveReorthogonalization, 1e-7},
+	} {
+		for _, iters := range []int{20, 120} {
+			est, kr, err := lanczos(context.Background(), op, 200, SpectralOptions{MaxIter: iters, Tol: 1e-300, Seed: 5, Reorthogonalization: tc.reorth}.defaults())
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := len(kr.basis)
+			worst := 0.0
+			for i := 0; i < k; i++ {
+				for j := 0; j <= i; j++ {
+					d := dotSlices(kr.basis[i], kr.basis[j])
+					if i == j {
+						d--
+					}
+					worst = math.Max(worst, math.Abs(d))
+				}
+			}
+			// The Ritz vector of the smallest Ritz value.
+			tk := mat.NewSymDense(k, nil)
+			for i := 0; i < k; i++ {
+				tk.SetSym(i, i, kr.alpha[i])
+				if i+1 < k {
+					tk.SetSym(i, i+1, kr.beta[i])
+				}
+			}
+			var es mat.EigenSym
+			es.Factorize(tk, true)
+			var s mat.Dense
+			es.VectorsTo(&s)
+			y := make([]float64, 200)
+			for i := 0; i < k; i++ {
+				for j := range y {
+					y[j] += s.At(i, 0) * kr.basis[i][j]
+				}
+			}
+			ay := make([]float64, 200)
+			op(ay, y)
+			ny := Norm(y)
+			for j := range ay {
+				ay[j] = (ay[j] - est.Value*y[j]) / ny
+			}
+			trueRes := Norm(ay)
+			t.Logf("%v, %d steps: max|QᵀQ − I| = %.2g, residual %.3g, recomputed %.3g", tc.reorth, k, worst, est.Residual, trueRes)
+			if worst > tc.orth {
+				t.Errorf("%v, %d steps: orthogonality lost: %.2g", tc.reorth, k, worst)
+			}
+			// The same quantities computed in a different order: rounding
+			// only (the residual is a difference of O(‖A‖) terms, hence the
+			// absolute 1e-13).
+			if math.Abs(trueRes-est.Residual) > 1e-9*est.Residual+1e-13 {
+				t.Errorf("%v, %d steps: residual %v, recomputed %v", tc.reorth, k, est.Residual, trueRes)
+			}
+		}
+	}
+}
+
+func dotSlices(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
