@@ -1,0 +1,161 @@
+// Package bench holds lethe's side-by-side benchmarks: the native engine and
+// onnxruntime in Go (this file), PyTorch in torch_bench.py, and run.sh, which
+// runs both with the same thread count and writes RESULTS.md.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/lethe-ml/lethe/autodiff"
+	"github.com/lethe-ml/lethe/internal/testenv"
+	"github.com/lethe-ml/lethe/onnxio"
+	"github.com/lethe-ml/lethe/onnxio/ort"
+)
+
+// threads is the thread count every engine gets (LETHE_BENCH_THREADS, default 2).
+func threads() int {
+	if n, err := strconv.Atoi(os.Getenv("LETHE_BENCH_THREADS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
+
+// models are the bundled demo models the targets of DESIGN.md §4 name.
+var models = []struct {
+	name   string
+	path   string
+	sample []int
+}{
+	{"mlp", "models/mnist_mlp.onnx", []int{784}},
+	{"cnn", "models/fashion_cnn.onnx", []int{1, 28, 28}},
+}
+
+// memData is a fixed random batch with labels.
+type memData struct {
+	x     []float32
+	y     []int64
+	shape []int
+}
+
+func (d *memData) Len() int           { return len(d.y) }
+func (d *memData) SampleShape() []int { return d.shape }
+func (d *memData) Read(idx []int, x []float32, y []int64) error {
+	ss := len(d.x) / len(d.y)
+	for i, j := range idx {
+		copy(x[i*ss:(i+1)*ss], d.x[j*ss:(j+1)*ss])
+		if y != nil {
+			y[i] = d.y[j]
+		}
+	}
+	return nil
+}
+
+func randomData(n int, shape []int) *memData {
+	rng := rand.New(rand.NewPCG(11, 13))
+	ss := 1
+	for _, d := range shape {
+		ss *= d
+	}
+	d := &memData{x: make([]float32, n*ss), y: make([]int64, n), shape: shape}
+	for i := range d.x {
+		d.x[i] = rng.Float32()
+	}
+	for i := range d.y {
+		d.y[i] = int64(rng.IntN(10))
+	}
+	return d
+}
+
+func compile(b *testing.B, path string) (*onnxio.Model, *autodiff.Program) {
+	m, err := onnxio.Load(testenv.RepoRoot() + "/" + path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := autodiff.Compile(m, autodiff.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, p
+}
+
+// BenchmarkForward compares the native float32 forward pass with
+// onnxruntime's on the same batch of 1024 samples.
+func BenchmarkForward(b *testing.B) {
+	const batch = 1024
+	for _, md := range models {
+		_, p := compile(b, md.path)
+		d := randomData(batch, md.sample)
+		b.Run(md.name+"/native", func(b *testing.B) {
+			opts := autodiff.EvalOptions{BatchSize: batch, Threads: threads()}
+			sink := func(int, []float32, []int) error { return nil }
+			for b.Loop() {
+				if err := p.Predict(context.Background(), d, nil, opts, sink); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(md.name+"/onnxruntime", func(b *testing.B) {
+			testenv.Missing(b, "onnxruntime", ort.Init())
+			s, err := ort.NewSession(testenv.RepoRoot()+"/"+md.path, ort.Options{IntraOpThreads: threads(), InterOpThreads: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			dims := append([]int64{batch}, toInt64(md.sample)...)
+			in := &onnxio.Tensor{Name: s.Inputs()[0].Name, Type: onnxio.Float, Dims: dims, Float32: d.x}
+			for b.Loop() {
+				if _, err := s.Run([]*onnxio.Tensor{in}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func toInt64(s []int) []int64 {
+	r := make([]int64, len(s))
+	for i, v := range s {
+		r[i] = int64(v)
+	}
+	return r
+}
+
+// BenchmarkGradHVP times the gradient and the exact HVP of the mean
+// cross-entropy, the quantities torch_bench.py times in PyTorch.
+func BenchmarkGradHVP(b *testing.B) {
+	for _, c := range []struct {
+		model int
+		batch int
+	}{{0, 10}, {0, 128}, {1, 128}} {
+		md := models[c.model]
+		_, p := compile(b, md.path)
+		d := randomData(c.batch, md.sample)
+		opts := autodiff.EvalOptions{BatchSize: c.batch, Threads: threads()}
+		g := make([]float64, p.Dim())
+		v := make([]float64, p.Dim())
+		rng := rand.New(rand.NewPCG(5, 5))
+		for i := range v {
+			v[i] = rng.NormFloat64()
+		}
+		b.Run(fmt.Sprintf("%s/batch%d/grad", md.name, c.batch), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := p.Gradient(context.Background(), d, nil, opts, g); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("%s/batch%d/hvp", md.name, c.batch), func(b *testing.B) {
+			hv := make([]float64, p.Dim())
+			for b.Loop() {
+				if _, err := p.HVP(context.Background(), d, nil, opts, v, hv, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
