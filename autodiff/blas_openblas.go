@@ -3,6 +3,7 @@
 package autodiff
 
 /*
+#cgo LDFLAGS: -lopenblas
 void openblas_set_num_threads(int);
 */
 import "C"

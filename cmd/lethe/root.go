@@ -39,6 +39,12 @@ Exit codes: 0 success, 1 a failed check, 2 bad usage or bad input.`,
 	root.AddCommand(
 		newInspectCmd(streams, global, nil),
 		newRunCmd(streams, global, nil),
+		newGradCmd(streams, global, nil),
+		newHVPCmd(streams, global, nil),
+		newConstrainCmd(streams, global, nil),
+		newRetrainCmd(streams, global, nil),
+		newUnlearnCmd(streams, global, nil),
+		newVerifyCmd(streams, global, nil),
 	)
 	return root
 }
