@@ -346,15 +346,18 @@ func (o *unlearnOptions) certificate(ws *workspace, forget *dataset.ForgetSet, r
 	if err != nil {
 		return nil, badInput(err)
 	}
-	kind := certify.ForgetIndices
+	// Indices get certify's canonical digest, so an auditor can recompute it
+	// from the index list alone; samples keep the dataset's digest, which
+	// also covers the samples' bytes.
+	kind, digest := certify.ForgetIndices, certify.DigestIndices(forget.Indices)
 	if forget.Kind == dataset.KindSamples {
-		kind = certify.ForgetSamples
+		kind, digest = certify.ForgetSamples, forget.Digest
 	}
 	c := &certify.Certificate{
 		Schema:       certify.SchemaVersion,
 		Tool:         certify.Tool{Name: "lethe", Version: version},
 		Input:        certify.FileRef{Path: o.Model, SHA256: inSHA},
-		Forget:       certify.Forget{Digest: forget.Digest, Kind: kind, N: ws.data.Len(), NForget: len(forget.Indices)},
+		Forget:       certify.Forget{Digest: digest, Kind: kind, N: ws.data.Len(), NForget: len(forget.Indices)},
 		Epsilon:      out.noise.epsilon,
 		Delta:        o.Delta,
 		Mechanism:    req.noise.mechanism,

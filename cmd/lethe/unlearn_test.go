@@ -1,0 +1,246 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lethe-ml/lethe/certify"
+	"github.com/lethe-ml/lethe/dataset"
+	"github.com/lethe-ml/lethe/internal/testenv"
+	"github.com/lethe-ml/lethe/onnxio"
+)
+
+// unlearnSetup writes 300 MNIST training samples and a forget list of 6 to a
+// temp dir and returns the dir, the data and the forget file.
+func unlearnSetup(t *testing.T) (dir, data, forget string) {
+	t.Helper()
+	src, err := dataset.Open("mnist:train", dataset.Options{})
+	testenv.Missing(t, "MNIST", err)
+	defer dataset.Close(src)
+	const n = 300
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	x := make([]float32, n*784)
+	y := make([]int64, n)
+	if err := src.Read(idx, x, y); err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	data = filepath.Join(dir, "train.npz")
+	if err := dataset.WriteNPZ(data, x, []int{784}, y); err != nil {
+		t.Fatal(err)
+	}
+	forget = filepath.Join(dir, "forget.txt")
+	if err := os.WriteFile(forget, []byte("3\n17\n42\n100\n200\n299\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, data, forget
+}
+
+// unlearnArgs are the flags of a fast, deterministic run on the logistic
+// regression fixture (a convex model, so λ can be 0 with L2).
+func unlearnArgs(data, forget, out string, extra ...string) []string {
+	args := []string{"unlearn", testenv.Testdata("models/logreg.onnx"), "--data", data, "--forget", forget,
+		"--epsilon", "1", "--delta", "1e-5", "--radius", "50", "--l2", "0.01", "-o", out, "--quiet"}
+	return append(args, extra...)
+}
+
+func TestUnlearnThenVerify(t *testing.T) {
+	requireORT(t)
+	dir, data, forget := unlearnSetup(t)
+	out := filepath.Join(dir, "out.onnx")
+	code, stdout, stderr := lethe(t, append(unlearnArgs(data, forget, out), "--json")...)
+	if code != 0 {
+		t.Fatalf("unlearn exit %d: %s", code, stderr)
+	}
+	var s unlearnSummary
+	decodeJSON(t, stdout, &s)
+	if !s.Certified || s.NForget != 6 || s.N != 300 || s.Sigma <= 0 || s.Sensitivity <= 0 {
+		t.Fatalf("summary %+v", s)
+	}
+	cert, err := certify.Read(certPathFor(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := certify.CheckSigma(cert); err != nil {
+		t.Fatal(err)
+	}
+	if !cert.NoisePrivate || cert.Forget.Digest != certify.DigestIndices([]int{3, 17, 42, 100, 200, 299}) {
+		t.Errorf("noise_private %v, forget digest %s", cert.NoisePrivate, cert.Forget.Digest)
+	}
+	m, err := onnxio.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Metadata()[metaRadius] != "50" || m.Metadata()[metaCertificate] == "" {
+		t.Errorf("metadata %v", m.Metadata())
+	}
+	if code, stdout, stderr := lethe(t, "verify", out, "--data", data, "--input", testenv.Testdata("models/logreg.onnx")); code != 0 {
+		t.Fatalf("verify of a fresh output: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestVerifyDetectsTampering checks that verify fails, naming the check,
+// after each kind of tampering the issue lists.
+func TestVerifyDetectsTampering(t *testing.T) {
+	requireORT(t)
+	dir, data, forget := unlearnSetup(t)
+	key, pub := filepath.Join(dir, "k.pem"), filepath.Join(dir, "k.pub")
+	if code, _, stderr := lethe(t, "keygen", "--private", key, "--public", pub); code != 0 {
+		t.Fatal(stderr)
+	}
+	out := filepath.Join(dir, "out.onnx")
+	if code, _, stderr := lethe(t, unlearnArgs(data, forget, out, "--sign-key", key)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	other := filepath.Join(dir, "other.onnx")
+	if code, _, stderr := lethe(t, unlearnArgs(data, forget, other)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, stdout, _ := lethe(t, "verify", out, "--pub-key", pub); code != 0 {
+		t.Fatalf("fresh signed output fails verification:\n%s", stdout)
+	}
+	cert := certPathFor(out)
+	editCert := func(t *testing.T, edit func(c map[string]any)) string {
+		raw, err := os.ReadFile(cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c map[string]any
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		edit(c)
+		b, _ := json.MarshalIndent(c, "", "  ")
+		p := filepath.Join(t.TempDir(), "edited.cert.json")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// One weight changed, written as a proper ONNX file.
+	m, err := onnxio.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := m.Params(onnxio.ParamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := m.ParamVector(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w[123] += 0.5
+	if err := m.SetParamVector(ps, w); err != nil {
+		t.Fatal(err)
+	}
+	changed := filepath.Join(t.TempDir(), "changed.onnx")
+	if err := m.Save(changed); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		wants []string // checks that must fail
+	}{
+		{"one weight changed", []string{"verify", changed, "--cert", cert}, []string{"output", "native parity"}},
+		{"sigma edited", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) { c["sigma"] = c["sigma"].(float64) / 2 })}, []string{"sigma", "binding"}},
+		{"epsilon edited", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) { c["epsilon"] = 0.1 })}, []string{"sigma", "binding"}},
+		{"wrong certificate", []string{"verify", out, "--cert", certPathFor(other)}, []string{"output", "binding"}},
+		{"bad signature", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) { c["delta"] = 2e-5 }), "--pub-key", pub}, []string{"signature"}},
+		{"unsigned, key required", []string{"verify", other, "--pub-key", pub}, []string{"signature"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := lethe(t, c.args...)
+			if code != exitFailed {
+				t.Fatalf("exit %d, want %d\n%s%s", code, exitFailed, stdout, stderr)
+			}
+			for _, name := range c.wants {
+				if !strings.Contains(stdout, "FAIL  "+name) {
+					t.Errorf("check %q did not fail:\n%s", name, stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestUnlearnModes(t *testing.T) {
+	requireORT(t)
+	dir, data, forget := unlearnSetup(t)
+	for _, c := range []struct {
+		name      string
+		extra     []string
+		certified bool
+		status    string
+	}{
+		{"no noise", []string{"--no-noise"}, false, certify.StatusNoNoise},
+		{"seeded", []string{"--seed", "7"}, false, certify.StatusSeeded},
+		{"fixed sigma", []string{"--sigma", "0.001", "--epsilon", "0"}, true, certify.StatusCertifiedFixedSigma},
+		{"lissa", []string{"--solver", "lissa", "--lissa-depth", "200", "--lissa-repetitions", "2", "--lissa-batch", "50"}, true, certify.StatusCertified},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".onnx")
+			args := unlearnArgs(data, forget, out, c.extra...)
+			if c.name == "fixed sigma" {
+				args = slicesWithout(args, "--epsilon", "1")
+				args = slicesWithout(args, "--epsilon", "0")
+			}
+			code, _, stderr := lethe(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			cert, err := certify.Read(certPathFor(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cert.Certified != c.certified || cert.Status != c.status {
+				t.Errorf("certified %v status %q, want %v %q", cert.Certified, cert.Status, c.certified, c.status)
+			}
+			if c.name == "seeded" && !strings.Contains(stderr, "WARNING") {
+				t.Errorf("--seed gave no warning: %s", stderr)
+			}
+		})
+	}
+}
+
+// slicesWithout removes the first occurrence of the pair (flag, value).
+func slicesWithout(args []string, flag, value string) []string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag && args[i+1] == value {
+			return append(append([]string(nil), args[:i]...), args[i+2:]...)
+		}
+	}
+	return args
+}
+
+func TestUnlearnBadInput(t *testing.T) {
+	dir, data, forget := unlearnSetup(t)
+	out := filepath.Join(dir, "out.onnx")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"classic with epsilon 1", append(unlearnArgs(data, forget, out), "--mechanism", "classic"), "classic Gaussian mechanism is proven only for ε < 1"},
+		{"delta out of range", slicesWithout(append(unlearnArgs(data, forget, out), "--delta", "1.5"), "--delta", "1e-5"), "--delta"},
+		{"output over input", unlearnArgs(data, forget, testenv.Testdata("models/logreg.onnx")), "logreg.onnx"},
+		{"missing forget file", unlearnArgs(data, filepath.Join(dir, "nope.txt"), out), "nope.txt"},
+		{"outside the ball", slicesWithout(append(unlearnArgs(data, forget, out), "--radius", "0.01"), "--radius", "50"), "run `lethe constrain` first"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := lethe(t, c.args...)
+			if code != exitUsage || !strings.Contains(stderr, c.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 2 mentioning %q", code, stderr, c.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Fatalf("%s was written", out)
+			}
+		})
+	}
+}
