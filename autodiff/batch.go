@@ -31,9 +31,14 @@ func (p *program[T]) dataInput(sample []int, n int) (inputSlot, []int, error) {
 // batch. It returns the batch's loss sum scaled by scale.
 func (r *run[T]) pass(in inputSlot, x []float32, shape []int, y []int64, loss Loss, scale float64, tangents []*Tensor[T]) (float64, error) {
 	r.begin(tangents)
-	xt := &Tensor[T]{Shape: shape, Data: r.ar.alloc(len(x))}
-	for i, v := range x {
-		xt.Data[i] = T(v)
+	xt := &Tensor[T]{Shape: shape}
+	if same, ok := any(x).([]T); ok {
+		xt.Data = same // float32 programs read the batch in place
+	} else {
+		xt.Data = r.ar.alloc(len(x))
+		for i, v := range x {
+			xt.Data[i] = T(v)
+		}
 	}
 	r.vals[in.slot] = floatVal(xt, nil)
 	if err := r.forward(); err != nil {
