@@ -1,4 +1,55 @@
-// Package autodiff compiles an ONNX graph into a native differentiable program:
-// forward evaluation, the gradient of a loss by reverse mode and exact
-// Hessian-vector products by forward-over-reverse (Pearlmutter's R-operator).
+// Package autodiff compiles an ONNX graph into a native differentiable
+// program: forward evaluation, the gradient of a loss by reverse mode, and
+// exact Hessian-vector products by forward-over-reverse differentiation
+// (Pearlmutter's R-operator).
+//
+// # Programs
+//
+// Compile turns an onnxio.Model into a Program whose trainable parameters are
+// the model's floating-point initializers in the order of DESIGN.md §2
+// (onnxio.Model.Params). A Program computes in float32 (the default, as ONNX
+// and PyTorch do) or float64. Shape subgraphs (Shape → Gather → Concat →
+// Reshape and the like) run as integer computations on every pass, so the
+// batch size is free.
+//
+// Batched evaluation (Loss, Gradient, HVP, Predict) reads samples from a Data
+// source in chunks of at most EvalOptions.BatchSize and runs the chunks on
+// EvalOptions.Threads workers. Worker w takes chunks w, w+W, …; per-worker
+// gradients are summed in float64 in worker order, so results are
+// deterministic for a given thread count. Objective adapts a Program and a
+// data set to unlearn.Objective, adding the L2 term (μ/2)‖w‖².
+//
+// # Rules
+//
+// Every ONNX operator is a kernel with two methods, kept side by side in one
+// file per op family with the formulas in comments:
+//
+//   - forward computes the outputs and, in tangent mode, their tangents
+//     ẏ = J·ẋ (the JVP);
+//   - backward computes the inputs' adjoints x̄ = Jᵀ·ȳ (the VJP) and, in
+//     tangent mode, their tangents x̄̇ = Jᵀ·ȳ̇ + (d/dt Jᵀ)·ȳ.
+//
+// A gradient is one forward and one backward pass. An HVP seeds the
+// parameters' tangents with v and runs the same two passes in tangent mode:
+// the tangent of the gradient is H·v, exactly, for roughly two to three
+// times the cost of a gradient. Nil tangents stand for zero and are never
+// computed, so the data input costs nothing extra.
+//
+// A node the engine cannot compile is an *UnsupportedOpError naming the op,
+// the node and the opset; a supported op used in an unsupported way (for
+// example a 3-D convolution) fails when it runs with an error wrapping
+// ErrUnsupported.
+//
+// # Memory and BLAS
+//
+// Each worker owns a run: value slots, adjoints, per-node state and an arena
+// that hands out the same memory on every pass of the same batch size, so
+// steady-state passes allocate almost nothing. Matrix products go through
+// OpenBLAS (gonum's netlib bindings) when built with the openblas tag, as the
+// Makefile does, and through pure-Go gonum otherwise; BLASName says which.
+// OpenBLAS runs single-threaded inside lethe's own workers.
+//
+// Kernels never write into their inputs: outputs of view ops (Reshape,
+// Identity, …) share their input's data, and the first adjoint reaching a
+// value may be shared with another node's.
 package autodiff
