@@ -211,6 +211,13 @@ func (m *Model) SetMetadata(key, value string) {
 	m.pb.MetadataProps = append(m.pb.MetadataProps, &onnxpb.StringStringEntryProto{Key: &key, Value: &value})
 }
 
+// DeleteMetadata removes the metadata property key, if present.
+func (m *Model) DeleteMetadata(key string) {
+	m.pb.MetadataProps = slices.DeleteFunc(m.pb.MetadataProps, func(e *onnxpb.StringStringEntryProto) bool {
+		return e.GetKey() == key
+	})
+}
+
 // Graph returns the current decoded snapshot of the main graph. It is shared
 // and must not be modified; SetInitializer and SetParamVector replace the
 // snapshot, so a Graph obtained earlier keeps the values it had.

@@ -129,10 +129,15 @@ type workspace struct {
 	prog  *autodiff.Program
 	data  dataset.Source
 	eval  autodiff.EvalOptions
+	file  dataset.Source // the opened data set behind data's views
 }
 
 // close releases the data set's file.
-func (w *workspace) close() { dataset.Close(w.data) }
+func (w *workspace) close() {
+	if w.file != nil {
+		dataset.Close(w.file)
+	}
+}
 
 // loadWorkspace loads and compiles the model and opens the data, reshaped to
 // the model's input. Every failure is bad input (exit code 2).
@@ -161,6 +166,7 @@ func loadWorkspace(modelPath string, ef *engineFlags, df *dataFlags) (*workspace
 		dataset.Close(src)
 		return nil, err
 	}
+	ws.file = src
 	return ws, nil
 }
 

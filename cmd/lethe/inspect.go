@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,13 +11,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lethe-ml/lethe/autodiff"
 	"github.com/lethe-ml/lethe/onnxio"
 )
 
-// nodeSupport is the native engine's check of whether it can differentiate a
-// node (nil: supported; otherwise the reason). It is nil until the engine
-// (autodiff) is wired in; inspect then reports support as not checked rather
-// than guessing.
+// nodeSupport, when not nil, replaces the native engine's check of whether it
+// supports a node (nil: supported; otherwise the reason). Tests set it; lethe
+// itself checks every node with autodiff.CheckNode at the model's opset
+// (engineSupport).
 var nodeSupport func(onnxio.Node) error
 
 // inspectOptions are the inputs of `lethe inspect`.
@@ -26,7 +28,8 @@ type inspectOptions struct {
 
 	Model  string
 	Freeze []string
-	// Supported checks one node (see nodeSupport); nil skips the check.
+	// Supported checks one node (see nodeSupport); nil checks it with the
+	// native engine.
 	Supported func(onnxio.Node) error
 }
 
@@ -37,8 +40,13 @@ func newInspectCmd(streams *ioStreams, global *globalOptions, runF func(*inspect
 		Short: "Show a model's inputs, operators and trainable parameters",
 		Long: `inspect shows an ONNX model's IR version and operator sets, its inputs and
 outputs (symbolic dimensions by name), an operator histogram, whether lethe's
-engine supports every node, and the trainable parameters in the order lethe
-flattens them (name, shape, offset, size) with their count and norm ‖w‖₂.
+native engine supports every node (naming each one it does not, with its
+operator, opset and the reason), and the trainable parameters in the order
+lethe flattens them (name, shape, offset, size) with their count and norm ‖w‖₂.
+
+inspect reports and does not fail: a model with unsupported nodes still exits
+with 0. Such a model can be run with lethe run --engine ort, but not
+differentiated or unlearned.
 
 Trainable parameters are the floating-point initializers, without those used
 only as shapes, axes, indices, exponents, bounds or BatchNormalization running
@@ -89,6 +97,7 @@ type inspectReport struct {
 	Ops             map[string]int    `json:"ops"`
 	Supported       *bool             `json:"supported"` // null: not checked
 	Unsupported     []unsupportedJSON `json:"unsupported,omitempty"`
+	EngineError     string            `json:"engine_error,omitempty"` // why a model of supported nodes does not compile
 	Params          []paramJSON       `json:"params"`
 	ParamCount      int               `json:"param_count"`
 	ParamNorm       float64           `json:"param_norm"`
@@ -112,6 +121,7 @@ type valueJSON struct {
 type unsupportedJSON struct {
 	Node   string `json:"node"`
 	Op     string `json:"op"`
+	Opset  int64  `json:"opset"`
 	Reason string `json:"reason"`
 }
 
@@ -137,6 +147,13 @@ func runInspect(o *inspectOptions) error {
 		return err
 	}
 	r := buildReport(o, m, ps, w)
+	if o.Supported == nil && r.Supported != nil && *r.Supported {
+		// Every node passes; compiling finds what a per-node check cannot.
+		if _, err := autodiff.Compile(m, autodiff.Options{Freeze: o.Freeze}); err != nil {
+			no := false
+			r.Supported, r.EngineError = &no, err.Error()
+		}
+	}
 	if o.global.JSON {
 		return o.io.writeJSON(r)
 	}
@@ -153,23 +170,22 @@ func buildReport(o *inspectOptions, m *onnxio.Model, ps []onnxio.Param, w []floa
 	for _, op := range m.Opsets() {
 		r.Opsets = append(r.Opsets, opsetJSON{Domain: op.Domain, Version: op.Version})
 	}
+	check := o.Supported
+	if check == nil {
+		check = engineSupport(m)
+	}
 	for i, n := range g.Nodes {
 		r.Ops[opName(n)]++
-		if o.Supported == nil {
-			continue
-		}
-		if err := o.Supported(n); err != nil {
+		if err := check(n); err != nil {
 			name := n.Name
 			if name == "" {
 				name = fmt.Sprintf("#%d", i)
 			}
-			r.Unsupported = append(r.Unsupported, unsupportedJSON{Node: name, Op: opName(n), Reason: err.Error()})
+			r.Unsupported = append(r.Unsupported, unsupportedJSON{Node: name, Op: opName(n), Opset: m.Opset(n.Domain), Reason: supportReason(err)})
 		}
 	}
-	if o.Supported != nil {
-		ok := len(r.Unsupported) == 0
-		r.Supported = &ok
-	}
+	ok := len(r.Unsupported) == 0
+	r.Supported = &ok
 	for _, p := range ps {
 		r.Params = append(r.Params, paramJSON{Name: p.Name, Type: p.Type.String(), Shape: p.Shape, Offset: p.Offset, Size: p.Size})
 	}
@@ -180,6 +196,27 @@ func buildReport(o *inspectOptions, m *onnxio.Model, ps []onnxio.Param, w []floa
 	}
 	r.ParamNorm = math.Sqrt(ss)
 	return r
+}
+
+// engineSupport checks nodes of m with the native engine, at the opset m
+// imports for each node's domain.
+func engineSupport(m *onnxio.Model) func(onnxio.Node) error {
+	return func(n onnxio.Node) error { return autodiff.CheckNode(&n, m.Opset(n.Domain)) }
+}
+
+// supportReason says why a node is not supported, without repeating the
+// node and operator the report already names.
+func supportReason(err error) string {
+	var u *autodiff.UnsupportedOpError
+	switch {
+	case !errors.As(err, &u):
+		return err.Error()
+	case u.Reason != "":
+		return u.Reason
+	case u.Domain != "" && u.Domain != "ai.onnx":
+		return fmt.Sprintf("operators of domain %q are not implemented", u.Domain)
+	}
+	return "the native engine does not implement this operator"
 }
 
 // opName is a node's operator, qualified by its domain outside the default one.
@@ -265,14 +302,20 @@ func printReport(w io.Writer, r *inspectReport) error {
 	fmt.Fprintf(tw, "nodes\t%d: %s\n", r.Nodes, strings.Join(ops, ", "))
 	switch {
 	case r.Supported == nil:
-		fmt.Fprintf(tw, "support\tnot checked (the native engine is not wired in)\n")
-	case *r.Supported:
-		fmt.Fprintf(tw, "support\tevery node is supported\n")
-	default:
-		fmt.Fprintf(tw, "support\t%d unsupported nodes\n", len(r.Unsupported))
-		for _, u := range r.Unsupported {
-			fmt.Fprintf(tw, "\t%s (%s): %s\n", u.Node, u.Op, u.Reason)
+		fmt.Fprintf(tw, "support\tnot checked\n")
+	case len(r.Unsupported) > 0:
+		nodes := "nodes"
+		if len(r.Unsupported) == 1 {
+			nodes = "node"
 		}
+		fmt.Fprintf(tw, "support\tnot supported by the native engine: %d %s\n", len(r.Unsupported), nodes)
+		for _, u := range r.Unsupported {
+			fmt.Fprintf(tw, "\t%s (%s, opset %d): %s\n", u.Node, u.Op, u.Opset, u.Reason)
+		}
+	case r.EngineError != "":
+		fmt.Fprintf(tw, "support\tevery node is supported, but the native engine cannot compile the model: %s\n", r.EngineError)
+	default:
+		fmt.Fprintf(tw, "support\tevery node is supported by the native engine\n")
 	}
 	fmt.Fprintf(tw, "parameters\t%d tensors, %d values, ‖w‖₂ = %.6g\n", len(r.Params), r.ParamCount, r.ParamNorm)
 	if err := tw.Flush(); err != nil {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/lethe-ml/lethe/onnxio"
+	"github.com/lethe-ml/lethe/onnxio/onnxtest"
 )
 
 // paramsFixture is testdata/models/NAME.params.json: the parameter list the
@@ -81,7 +83,7 @@ func TestInspectFixtures(t *testing.T) {
 			if in, ok := wantInput[name]; ok && (len(r.Inputs) != 1 || r.Inputs[0].Name != "x" || r.Inputs[0].Type != "float32" || !slices.Equal(r.Inputs[0].Shape, in)) {
 				t.Errorf("inputs %+v, want x float32 %v", r.Inputs, in)
 			}
-			if r.Supported != nil || r.IRVersion < 3 || len(r.Opsets) == 0 || r.Producer != "pytorch" {
+			if r.Supported == nil || !*r.Supported || len(r.Unsupported) != 0 || r.EngineError != "" || r.IRVersion < 3 || len(r.Opsets) == 0 || r.Producer != "pytorch" {
 				t.Errorf("header: supported %v, IR %d, opsets %v, producer %q", r.Supported, r.IRVersion, r.Opsets, r.Producer)
 			}
 		})
@@ -107,7 +109,7 @@ func TestInspectHuman(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
 	for _, want := range []string{"opsets", "ai.onnx 13", "x", "float32 [N, 784]", "logits", "Gemm 3, Relu 2",
-		"not checked", "6 tensors, 26506 values", "fc1.weight", "[32 784]", "25088", "fc3.bias", "26496"} {
+		"every node is supported by the native engine", "6 tensors, 26506 values", "fc1.weight", "[32 784]", "25088", "fc3.bias", "26496"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
@@ -150,16 +152,59 @@ func TestInspectSupportHook(t *testing.T) {
 	code, out, _ := lethe(t, "inspect", "--json", model)
 	var r inspectReport
 	decodeJSON(t, out, &r)
-	if code != exitOK || r.Supported == nil || *r.Supported || len(r.Unsupported) != 2 || r.Unsupported[0].Op != "Relu" || r.Unsupported[0].Reason != "no rule for Relu" {
+	if code != exitOK || r.Supported == nil || *r.Supported || len(r.Unsupported) != 2 || r.Unsupported[0].Op != "Relu" ||
+		r.Unsupported[0].Reason != "no rule for Relu" || r.Unsupported[0].Opset != 13 {
 		t.Errorf("exit %d, supported %v, unsupported %+v", code, r.Supported, r.Unsupported)
 	}
 	_, out, _ = lethe(t, "inspect", model)
-	if !strings.Contains(out, "2 unsupported nodes") || !strings.Contains(out, "no rule for Relu") {
+	if !strings.Contains(out, "not supported by the native engine: 2 nodes") || !strings.Contains(out, "no rule for Relu") {
 		t.Errorf("human report:\n%s", out)
 	}
 	nodeSupport = func(onnxio.Node) error { return nil }
 	_, out, _ = lethe(t, "inspect", model)
 	if !strings.Contains(out, "every node is supported") {
 		t.Errorf("human report:\n%s", out)
+	}
+}
+
+// unsupportedModel writes a model with a node the native engine does not
+// implement (Hardmax after a MatMul) into dir and returns its path.
+func unsupportedModel(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "hardmax.onnx")
+	b := onnxtest.New(8, 13).Input("x", onnxio.Float, -1, 784).
+		Float("w", []int64{784, 10}, make([]float32, 7840), onnxtest.Raw).
+		Node("MatMul", []string{"x", "w"}, []string{"h"}).
+		Node("Hardmax", []string{"h"}, []string{"logits"}, onnxtest.Int("axis", 1)).
+		Output("logits", onnxio.Float, -1, 10)
+	if err := b.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestInspectUnsupported checks the engine's own support check on a model
+// with an operator it does not implement: inspect still exits 0, and names
+// the node, its operator and opset, and the reason.
+func TestInspectUnsupported(t *testing.T) {
+	model := unsupportedModel(t, t.TempDir())
+	code, out, errs := lethe(t, "inspect", "--json", model)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r inspectReport
+	decodeJSON(t, out, &r)
+	if r.Supported == nil || *r.Supported || len(r.Unsupported) != 1 {
+		t.Fatalf("supported %v, unsupported %+v", r.Supported, r.Unsupported)
+	}
+	u := r.Unsupported[0]
+	if u.Node != "Hardmax_1" || u.Op != "Hardmax" || u.Opset != 13 || !strings.Contains(u.Reason, "does not implement") {
+		t.Errorf("unsupported %+v", u)
+	}
+	code, out, _ = lethe(t, "inspect", model)
+	for _, want := range []string{"not supported by the native engine: 1 node", "Hardmax_1 (Hardmax, opset 13)", "does not implement"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("exit %d, report lacks %q:\n%s", code, want, out)
+		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/lethe-ml/lethe/certify"
@@ -41,8 +43,8 @@ func release(rr *releaseRequest) (*parity.Result, error) {
 	if err := out.SetParamVector(rr.params, rr.weights); err != nil {
 		return nil, failed(err)
 	}
-	for k, v := range rr.metadata {
-		out.SetMetadata(k, v)
+	for _, k := range slices.Sorted(maps.Keys(rr.metadata)) {
+		out.SetMetadata(k, rr.metadata[k])
 	}
 	res, err := checkParity(out, rr.sample, rr.probe)
 	if err != nil {

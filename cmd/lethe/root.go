@@ -45,6 +45,8 @@ Exit codes: 0 success, 1 a failed check, 2 bad usage or bad input.`,
 		newRetrainCmd(streams, global, nil),
 		newUnlearnCmd(streams, global, nil),
 		newVerifyCmd(streams, global, nil),
+		newEvalCmd(streams, global, nil),
+		newDemoCmd(streams, global, nil),
 		newKeygenCmd(streams, global),
 	)
 	return root

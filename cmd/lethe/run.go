@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lethe-ml/lethe/autodiff"
 	"github.com/lethe-ml/lethe/dataset"
 	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/onnxio/ort"
@@ -32,6 +34,7 @@ type runOptions struct {
 	Data      string
 	Out       string
 	Engine    string
+	Precision string
 	BatchSize int
 	Threads   int
 }
@@ -43,8 +46,6 @@ func newRunCmd(streams *ioStreams, global *globalOptions, runF func(*runOptions)
 		Short: "Run a forward pass and write the first output as .npy",
 		Long: `run feeds every sample of --data through the model in batches and writes the
 model's first output, for all samples in order, to --out as a NumPy .npy file.
-float32 outputs are written as float32, float64 as float64, integer and bool
-outputs as int64.
 
 --data is an .npz with an array x (float32 features [N, ...]; float64 and
 uint8 features are converted, uint8 scaled to [0, 1]), an .npy of features,
@@ -53,10 +54,18 @@ The samples must match the model's single float32 input: either its shape
 without the batch axis, or the same number of values when that shape is fully
 known (so flat 784-value samples feed a [N, 1, 28, 28] input).
 
---engine ort runs onnxruntime. --engine native, lethe's own engine, is not
-available in this build yet.`,
+--engine native (the default) is lethe's own engine, the one that computes
+gradients and unlearns; it computes in --precision (float32 as ONNX and
+PyTorch do, or float64) and writes the first output as float32, which must be
+a floating-point output. --threads 0 uses one worker per CPU.
+
+--engine ort runs onnxruntime: float32 outputs are written as float32, float64
+as float64, integer and bool outputs as int64; --threads 0 is onnxruntime's
+default. Both engines write the same .npy layout, so their outputs can be
+compared directly.`,
 		Example: `  lethe run model.onnx --data test.npz --out logits.npy
-  lethe run model.onnx --data mnist:test --out logits.npy --batch-size 1024 --threads 2`,
+  lethe run model.onnx --data mnist:test --out logits.npy --batch-size 1024 --threads 2
+  lethe run model.onnx --data test.npz --engine ort --out logits-ort.npy`,
 		Args: exactArgs(1, "one MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
@@ -72,9 +81,10 @@ available in this build yet.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Data, "data", "", "samples to run (required; see above)")
 	f.StringVarP(&opts.Out, "out", "o", "", "output .npy file (required)")
-	f.StringVar(&opts.Engine, "engine", engineORT, "engine: ort (onnxruntime) or native")
+	f.StringVar(&opts.Engine, "engine", engineNative, "engine: native (lethe's own) or ort (onnxruntime)")
+	f.StringVar(&opts.Precision, "precision", "float32", "native engine arithmetic: float32 (as ONNX and PyTorch) or float64")
 	f.IntVar(&opts.BatchSize, "batch-size", defaultRunBatch, "samples per batch")
-	f.IntVar(&opts.Threads, "threads", 0, "threads per operator (0: onnxruntime's default)")
+	f.IntVar(&opts.Threads, "threads", 0, "native: worker threads (0: one per CPU); ort: threads per operator (0: onnxruntime's default)")
 	return cmd
 }
 
@@ -85,14 +95,18 @@ func (o *runOptions) Validate() error {
 		return usageErrorf("run: --data is required")
 	case o.Out == "":
 		return usageErrorf("run: --out is required")
-	case o.Engine == engineNative:
-		return usageErrorf("run: --engine native is not available in this build yet; use --engine ort")
-	case o.Engine != engineORT:
-		return usageErrorf("run: --engine %q: want ort or native", o.Engine)
+	case o.Engine != engineORT && o.Engine != engineNative:
+		return usageErrorf("run: --engine %q: want native or ort", o.Engine)
 	case o.BatchSize < 1:
 		return usageErrorf("run: --batch-size %d: want at least 1", o.BatchSize)
 	case o.Threads < 0:
 		return usageErrorf("run: --threads %d: want 0 (default) or more", o.Threads)
+	}
+	if _, err := autodiff.ParsePrecision(o.Precision); err != nil {
+		return usageErrorf("run: --precision %q: want float32 or float64", o.Precision)
+	}
+	if o.Precision != "float32" && o.Engine == engineORT {
+		return usageErrorf("run: --precision applies to --engine native only; onnxruntime computes in the model's types")
 	}
 	return checkOutput(o.Out, o.Model, o.Data)
 }
@@ -103,7 +117,8 @@ type runSummary struct {
 	Data        string  `json:"data"`
 	Out         string  `json:"out"`
 	Engine      string  `json:"engine"`
-	Onnxruntime string  `json:"onnxruntime"`
+	Onnxruntime string  `json:"onnxruntime,omitempty"`
+	Precision   string  `json:"precision,omitempty"`
 	Samples     int     `json:"samples"`
 	Batches     int     `json:"batches"`
 	Output      string  `json:"output"`
@@ -118,6 +133,9 @@ func runRun(o *runOptions) error {
 	}
 	if err := checkOutput(o.Out, m.Files()...); err != nil {
 		return err
+	}
+	if o.Engine == engineNative {
+		return runNative(o, m)
 	}
 	ins := m.Graph().DataInputs()
 	if len(ins) != 1 {
@@ -175,6 +193,104 @@ func runRun(o *runOptions) error {
 		return o.io.writeJSON(s)
 	}
 	return nil
+}
+
+// runNative runs the model with lethe's engine (autodiff.Program.Predict).
+func runNative(o *runOptions, m *onnxio.Model) error {
+	outs := m.Graph().Outputs
+	if len(outs) == 0 {
+		return badInput(fmt.Errorf("%s: the model has no outputs", o.Model))
+	}
+	first := outs[0]
+	if first.Kind == onnxio.KindTensor && first.ElemType != onnxio.Float && first.ElemType != onnxio.Undefined {
+		return badInput(fmt.Errorf("%s: the first output %q is %s; --engine native writes float32 outputs: use --engine ort", o.Model, first.Name, first.ElemType))
+	}
+	prec, _ := autodiff.ParsePrecision(o.Precision)
+	prog, err := autodiff.Compile(m, autodiff.Options{Precision: prec})
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w (--engine ort may run it)", o.Model, err))
+	}
+	src, err := dataset.Open(o.Data, dataset.Options{})
+	if err != nil {
+		return badInput(err)
+	}
+	defer dataset.Close(src)
+	if src.Len() == 0 {
+		return badInput(fmt.Errorf("%s: no samples", o.Data))
+	}
+	data, err := fitData(m, o.Model, src, o.Data)
+	if err != nil {
+		return err
+	}
+	var pieces []predicted
+	opts := autodiff.EvalOptions{BatchSize: o.BatchSize, Threads: o.Threads}
+	err = prog.Predict(context.Background(), checkedData{data}, nil, opts, func(at int, out []float32, shape []int) error {
+		pieces = append(pieces, predicted{at: at, out: out, shape: slices.Clone(shape)})
+		return nil
+	})
+	if err != nil {
+		return computeError(err)
+	}
+	t, err := joinPredicted(pieces, data.Len(), first.Name)
+	if err != nil {
+		return err
+	}
+	if err := onnxio.WriteFileAtomic(o.Out, func(w io.Writer) error { return writeNpy(w, t) }); err != nil {
+		return failed(err)
+	}
+	s := runSummary{Model: o.Model, Data: o.Data, Out: o.Out, Engine: o.Engine, Precision: o.Precision,
+		Samples: data.Len(), Batches: len(pieces), Output: t.Name, Type: t.Type.String(), Shape: t.Dims}
+	o.global.logf(o.io, "ran %d samples through %s with lethe's engine (%s, %s) in batches of up to %d; wrote %s %v to %s",
+		s.Samples, o.Model, o.Precision, autodiff.BLASName(), o.BatchSize, s.Type, s.Shape, o.Out)
+	if o.global.JSON {
+		return o.io.writeJSON(s)
+	}
+	return nil
+}
+
+// predicted is one batch of the native engine's first output: the batch's
+// position among the samples, its values and its shape.
+type predicted struct {
+	at    int
+	out   []float32
+	shape []int
+}
+
+// joinPredicted concatenates batches, which arrive in any order, along their
+// first axis into one tensor of n rows. An output without a batch axis is
+// accepted only from a single batch, as it is.
+func joinPredicted(pieces []predicted, n int, name string) (*onnxio.Tensor, error) {
+	slices.SortFunc(pieces, func(a, b predicted) int { return a.at - b.at })
+	toDims := func(shape []int) []int64 {
+		d := make([]int64, len(shape))
+		for i, v := range shape {
+			d[i] = int64(v)
+		}
+		return d
+	}
+	t := &onnxio.Tensor{Name: name, Type: onnxio.Float}
+	if len(pieces) == 1 {
+		t.Dims, t.Float32 = toDims(pieces[0].shape), pieces[0].out
+		return t, nil
+	}
+	rows := 0
+	for i, p := range pieces {
+		end := n
+		if i+1 < len(pieces) {
+			end = pieces[i+1].at
+		}
+		if p.at != rows || len(p.shape) == 0 || p.shape[0] != end-p.at {
+			return nil, badInput(fmt.Errorf("output %q has dims %v for a batch of %d samples, without a batch axis; run all samples in one batch (--batch-size)", name, p.shape, end-p.at))
+		}
+		if i > 0 && !slices.Equal(p.shape[1:], pieces[0].shape[1:]) {
+			return nil, failed(fmt.Errorf("output %q changed from %v to %v between batches", name, pieces[0].shape, p.shape))
+		}
+		rows += p.shape[0]
+		t.Float32 = append(t.Float32, p.out...)
+	}
+	t.Dims = toDims(pieces[0].shape)
+	t.Dims[0] = int64(rows)
+	return t, nil
 }
 
 // sampleDims returns the dims one sample is fed with: the input's own dims

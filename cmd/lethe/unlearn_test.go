@@ -149,7 +149,9 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		args  []string
 		wants []string // checks that must fail
 	}{
-		{"one weight changed", []string{"verify", changed, "--cert", cert}, []string{"output", "native parity"}},
+		// The hash catches any change; parity may not, when the noise makes
+		// outputs so large that one weight is within their rounding.
+		{"one weight changed", []string{"verify", changed, "--cert", cert}, []string{"output"}},
 		{"sigma edited", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) { c["sigma"] = c["sigma"].(float64) / 2 })}, []string{"sigma", "binding"}},
 		{"epsilon edited", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) { c["epsilon"] = 0.1 })}, []string{"sigma", "binding"}},
 		{"wrong certificate", []string{"verify", out, "--cert", certPathFor(other)}, []string{"output", "binding"}},

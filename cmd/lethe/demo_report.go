@@ -1,0 +1,515 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lethe-ml/lethe/audit"
+	"github.com/lethe-ml/lethe/certify"
+	"github.com/lethe-ml/lethe/onnxio"
+)
+
+// Output files of a demo run, in its folder.
+const (
+	demoTableFile   = "results.md"
+	demoJSONFile    = "results.json"
+	demoReportFile  = "report.html"
+	demoPrivacyPNG  = "privacy_utility.png"
+	demoROCLossPNG  = "mia_roc_loss.png"
+	demoROCPostPNG  = "mia_roc_posterior.png"
+	demoFigureWidth = 960
+)
+
+// demoTableHeader names the columns of the results table: audit.FormatTable's
+// columns plus the privacy parameters of each row.
+var demoTableHeader = []string{
+	"method", "acc. retained", "acc. forgotten", "acc. test", "MIA AUC (loss)", "MIA AUC (posterior)",
+	"‖w − w_retrain‖₂", "time", "ε", "δ", "σ", "Δ (active bound)",
+}
+
+// cells formats a row of the results table.
+func (row *demoRow) cells() []string {
+	m := row.Metrics
+	acc := func(s *splitMetrics) string {
+		if s == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f%%", 100*s.Accuracy)
+	}
+	auc := func(a *attackMetrics) string {
+		if a == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.3f", a.AUC)
+	}
+	num := func(v *float64, format string) string {
+		if v == nil || math.IsNaN(*v) {
+			return "—"
+		}
+		return fmt.Sprintf(format, *v)
+	}
+	secs := "—"
+	if row.Seconds != nil {
+		secs = formatSeconds(*row.Seconds)
+	}
+	eps := "—"
+	switch {
+	case row.Epsilon != nil:
+		eps = formatEpsilon(*row.Epsilon)
+	case row.kind == kindNoNoise:
+		eps = "∞"
+	}
+	sens := num(row.Sensitivity, "%.4g")
+	if row.ActiveBound != "" && row.Sensitivity != nil {
+		sens += " (" + row.ActiveBound + ")"
+	}
+	c := []string{row.Method, "—", "—", "—", "—", "—", num(row.DistanceToRetrain, "%.4g"), secs, eps,
+		num(row.Delta, "%.0e"), num(row.Sigma, "%.4g"), sens}
+	if m != nil {
+		c[1], c[2], c[3], c[4], c[5] = acc(m.Retained), acc(m.Forgotten), acc(m.Test), auc(m.MIALoss), auc(m.MIAPosterior)
+	}
+	if row.kind == kindRetrain {
+		c[6] = "0"
+	}
+	return c
+}
+
+// formatSeconds shows a duration with about three significant digits.
+func formatSeconds(s float64) string {
+	d := time.Duration(s * float64(time.Second))
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.3g s", s)
+	}
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// writeDemoTable writes rows as a Markdown pipe table padded to equal column
+// widths, so that it reads as plain text too (as audit.FormatTable does).
+func writeDemoTable(w io.Writer, rows []*demoRow) error {
+	cells := [][]string{demoTableHeader}
+	for _, r := range rows {
+		c := r.cells()
+		c[0] = strings.ReplaceAll(c[0], "|", `\|`)
+		cells = append(cells, c)
+	}
+	width := make([]int, len(demoTableHeader))
+	for _, row := range cells {
+		for j, c := range row {
+			width[j] = max(width[j], utf8.RuneCountInString(c), 3)
+		}
+	}
+	var b strings.Builder
+	for i, row := range cells {
+		for j, c := range row {
+			pad := strings.Repeat(" ", width[j]-utf8.RuneCountInString(c))
+			if j == 0 {
+				fmt.Fprintf(&b, "| %s%s ", c, pad)
+			} else {
+				fmt.Fprintf(&b, "| %s%s ", pad, c)
+			}
+		}
+		b.WriteString("|\n")
+		if i == 0 {
+			for j := range row {
+				if j == 0 {
+					fmt.Fprintf(&b, "|%s", strings.Repeat("-", width[j]+2))
+				} else {
+					fmt.Fprintf(&b, "|%s:", strings.Repeat("-", width[j]+1))
+				}
+			}
+			b.WriteString("|\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// auditRow converts a row for audit's HTML report, whose table has no
+// privacy columns: the method name carries them.
+func (row *demoRow) auditRow() audit.Row {
+	a := audit.NewRow(row.Method)
+	switch row.kind {
+	case kindCertified:
+		if row.Certified {
+			a.Method = fmt.Sprintf("lethe certified (ε = %s, σ = %.4g)", formatEpsilon(*row.Epsilon), *row.Sigma)
+		}
+	case kindFixedSigma:
+		a.Method += fmt.Sprintf(" (σ = %g, no certification claim)", *row.Sigma)
+	}
+	if m := row.Metrics; m != nil {
+		for _, s := range []struct {
+			dst *float64
+			m   *splitMetrics
+		}{{&a.AccRetained, m.Retained}, {&a.AccForgotten, m.Forgotten}, {&a.AccTest, m.Test}} {
+			if s.m != nil {
+				*s.dst = s.m.Accuracy
+			}
+		}
+		if m.MIALoss != nil {
+			a.MIALoss = m.MIALoss.AUC
+		}
+		if m.MIAPosterior != nil {
+			a.MIAPosterior = m.MIAPosterior.AUC
+		}
+	}
+	if row.DistanceToRetrain != nil {
+		a.DistanceToRetrain = *row.DistanceToRetrain
+	}
+	if row.Seconds != nil {
+		a.Time = time.Duration(*row.Seconds * float64(time.Second))
+	}
+	return a
+}
+
+// figures renders the run's plots as PNG bytes: the privacy–utility curve
+// and the ROC curves of both attacks.
+type demoFigures struct {
+	privacy, rocLoss, rocPosterior []byte
+}
+
+func (r *demoRun) figures() (*demoFigures, error) {
+	figs := &demoFigures{}
+	title := r.setup.Name + ": "
+	if len(r.sweep) > 0 {
+		var cert audit.Series
+		cert.Name = "lethe certified, σ(ε) for Δ = " + fmt.Sprintf("%.4g", r.update.bound.Sensitivity)
+		for _, s := range r.sweep {
+			cert.Epsilon = append(cert.Epsilon, s.Epsilon)
+			cert.Accuracy = append(cert.Accuracy, s.TestAccuracy)
+		}
+		series := []audit.Series{cert}
+		if !math.IsNaN(r.fixedEpsilon) && !math.IsInf(r.fixedEpsilon, 0) {
+			series = append(series, audit.Series{Name: fmt.Sprintf("lethe fixed σ = %g (ε derived)", paperSigma),
+				Epsilon: []float64{r.fixedEpsilon}, Accuracy: []float64{r.row(kindFixedSigma).Metrics.Test.Accuracy}})
+		}
+		for _, k := range []rowKind{kindOriginal, kindRetrain, kindNoNoise} {
+			if row := r.row(k); row != nil && row.Metrics.Test != nil {
+				series = append(series, audit.Series{Name: row.Method, Accuracy: []float64{row.Metrics.Test.Accuracy}})
+			}
+		}
+		var b bytes.Buffer
+		if err := audit.RenderPrivacyUtility(&b, series, &audit.PlotOptions{Title: title + fmt.Sprintf("test accuracy against ε (δ = %g)", r.o.Delta)}); err != nil {
+			return nil, failed(err)
+		}
+		figs.privacy = b.Bytes()
+	}
+	for _, a := range []struct {
+		dst   *[]byte
+		pick  func(*modelMetrics) *attackMetrics
+		title string
+	}{
+		{&figs.rocLoss, func(m *modelMetrics) *attackMetrics { return m.MIALoss }, "loss-threshold attack, forgotten vs test samples"},
+		{&figs.rocPosterior, func(m *modelMetrics) *attackMetrics { return m.MIAPosterior }, "posterior attack (vs the original), forgotten vs test samples"},
+	} {
+		var curves []audit.NamedROC
+		for _, row := range r.rows {
+			if row.kind == kindFixedSigma || row.Metrics == nil {
+				continue
+			}
+			if at := a.pick(row.Metrics); at != nil && len(at.roc) > 0 {
+				curves = append(curves, audit.NamedROC{Name: row.Method, ROC: at.roc})
+			}
+		}
+		if len(curves) == 0 {
+			continue
+		}
+		var b bytes.Buffer
+		if err := audit.RenderROC(&b, curves, &audit.PlotOptions{Title: title + a.title}); err != nil {
+			return nil, failed(err)
+		}
+		*a.dst = b.Bytes()
+	}
+	return figs, nil
+}
+
+// notes are the report's "Notes and assumptions": what the numbers mean,
+// honestly, then the certificate's own assumptions.
+func (r *demoRun) notes() []string {
+	u := r.update
+	b := u.bound
+	var n []string
+	P := len(r.w0)
+	if cert := r.row(kindCertified); cert != nil && u.noise.sigma > 0 {
+		noiseNorm := u.noise.sigma * math.Sqrt(float64(P))
+		var what string
+		switch b.Active {
+		case certify.ActiveTrivial:
+			what = fmt.Sprintf("Δ = %.4g is the trivial bound 2C (C = %g): the theorem's bound Δ_thm = 2C(MC + λ)/(λ + λ_min) = %.4g (M ≈ %.3g %s, λ = %.3g, λ_min ≈ %.3g) is larger, as expected for a deep network whose Hessian is not positive definite (λ_min ≤ MC)",
+				b.Sensitivity, b.C, b.Theorem, b.M, b.MSource, b.Lambda, b.LambdaMin)
+		default:
+			what = fmt.Sprintf("Δ = %.4g is the theorem's bound plus the solver's residual term", b.Sensitivity)
+		}
+		n = append(n, fmt.Sprintf("Certified row: %s. At (ε, δ) = (%s, %g) the analytic Gaussian mechanism needs σ = %.4g; over %d parameters the noise has norm ≈ σ√P = %.4g, against ‖w‖ ≤ C = %g. Its test accuracy is %s: this is the honest price of the guarantee when 2C carries it, not a bug.",
+			what, formatEpsilon(u.noise.epsilon), r.o.Delta, u.noise.sigma, P, noiseNorm, b.C, pct(cert.Metrics.Test)))
+	}
+	if !math.IsNaN(r.fixedEpsilon) {
+		n = append(n, fmt.Sprintf("The paper's fixed σ = %g is not calibrated to any privacy budget: with the same Δ = %.4g and δ = %g it gives ε = %s, a vacuous guarantee. Its row shows what the Newton step with a little noise achieves, with no certification claim.",
+			paperSigma, b.Sensitivity, r.o.Delta, formatEpsilon(r.fixedEpsilon)))
+	}
+	n = append(n, "The noise-free row is w̃, the Newton step before noise: NOT certified (anyone holding w̃ and the retrained model can tell them apart); it is shown to separate what the step does from what the noise does.")
+	if r.setup.Baselines {
+		n = append(n, "Fine-tune (projected Adam on D_r from w*) and negative gradient (projected SGD ascent on D_u from w*) are heuristic baselines with no guarantee of any kind.")
+	}
+	n = append(n, r.miaNote())
+	n = append(n, "Theorem premise: "+b.Premise+".")
+	if r.verify != nil {
+		var names []string
+		for _, c := range r.verify.Checks {
+			names = append(names, c.Name+" "+c.Status)
+		}
+		n = append(n, fmt.Sprintf("lethe verify on the released model and certificate: %s.", strings.Join(names, ", ")))
+	}
+	for _, a := range r.cert.Assumptions {
+		n = append(n, "Certificate assumption: "+a)
+	}
+	return n
+}
+
+// miaNote reads the attack numbers against retraining.
+func (r *demoRun) miaNote() string {
+	var parts []string
+	for _, k := range []rowKind{kindOriginal, kindRetrain, kindCertified, kindNoNoise} {
+		row := r.row(k)
+		if row == nil || row.Metrics.MIALoss == nil {
+			continue
+		}
+		s := fmt.Sprintf("%s %.3g", row.Method, row.Metrics.MIALoss.AUC)
+		if row.Metrics.MIAPosterior != nil {
+			s += fmt.Sprintf("/%.3g", row.Metrics.MIAPosterior.AUC)
+		}
+		parts = append(parts, s)
+	}
+	return fmt.Sprintf("Membership inference (AUC loss/posterior; 0.5 is chance; members: %d forgotten samples, non-members: %d test samples, half fitted and half scored, so ±%.2f is sampling noise): %s. "+
+		"The forgotten samples should look like test samples to an unlearned model, as they do to the retrained one; a model whose AUC equals retrain's leaks no more than retraining, which is the most any unlearning can promise.",
+		len(r.set.forgotten), r.test.Len(), aucNoise(min(len(r.set.forgotten), r.test.Len())/2), strings.Join(parts, "; "))
+}
+
+// aucNoise is about two standard errors of an AUC near 0.5 with n scored
+// samples per class (Hanley–McNeil: SE ≈ √((n+n+1)/(12n²))).
+func aucNoise(n int) float64 {
+	if n < 1 {
+		return math.NaN()
+	}
+	f := float64(n)
+	return 2 * math.Sqrt((2*f+1)/(12*f*f))
+}
+
+func pct(s *splitMetrics) string {
+	if s == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f%%", 100*s.Accuracy)
+}
+
+// summary is the report's run summary.
+func (r *demoRun) summary() audit.RunSummary {
+	u, c := r.update, r.cert
+	s := audit.RunSummary{
+		Model:       r.setup.Model,
+		Data:        fmt.Sprintf("%s (%d samples); test %s (%d)", r.trainSpec, r.ws.data.Len(), r.testSpec, r.test.Len()),
+		Forget:      fmt.Sprintf("%d samples (%s, seed %d)", len(r.forget.Indices), r.forgetPath, r.o.ForgetSeed),
+		Mechanism:   string(c.Mechanism),
+		Epsilon:     c.Epsilon,
+		Delta:       c.Delta,
+		Sigma:       c.Sigma,
+		Sensitivity: c.Bound.Sensitivity,
+		ActiveBound: fmt.Sprintf("%s (Δ_thm + ρ-term = %.4g, 2C = %.4g)", c.Bound.Active, c.Bound.Theorem+c.Bound.Residual, c.Bound.Trivial),
+		Timings:     r.timings,
+	}
+	if !c.Certified {
+		s.Epsilon = math.NaN()
+	}
+	s.Extra = []audit.Field{
+		{Name: "status", Value: c.Status},
+		{Name: "radius C", Value: fmt.Sprintf("%g (%s)", r.C, r.cSource)},
+		{Name: "L2 weight μ", Value: fmt.Sprintf("%g (%s)", r.mu, r.muSource)},
+		{Name: "λ", Value: fmt.Sprintf("%.4g (auto: %v)", u.newton.Lambda, u.newton.LambdaAuto)},
+		{Name: "λ_min (Lanczos)", Value: fmt.Sprintf("%.4g", u.newton.LambdaMin.Value)},
+		{Name: "‖H‖ (power iteration)", Value: fmt.Sprintf("%.4g", u.newton.HessianNorm.Value)},
+		{Name: "M (" + string(c.Bound.MSource) + ")", Value: fmt.Sprintf("%.4g", c.Bound.M)},
+		{Name: "solver", Value: fmt.Sprintf("%s, %d iterations, ρ = %.3g", c.Bound.Solver.Name, c.Bound.Solver.Iterations, c.Bound.Solver.Residual)},
+		{Name: "‖∇L(w*, D)‖", Value: fmt.Sprintf("%.4g", c.Bound.Stationarity.GradNorm)},
+		{Name: "Newton step ‖u‖", Value: fmt.Sprintf("%.4g", u.newton.StepNorm)},
+		{Name: "parity", Value: fmt.Sprintf("onnxruntime %s, max |Δ| %.3g", c.Parity.OnnxruntimeVersion, c.Parity.MaxAbsDiff)},
+		{Name: "released model", Value: r.outPath},
+		{Name: "certificate", Value: r.certPath},
+		{Name: "retrained model", Value: r.retrainPath},
+		{Name: "command", Value: "lethe " + strings.Join(r.unlearnArgs, " ")},
+	}
+	return s
+}
+
+// writeOutputs writes the table, the JSON results, the plots and the HTML
+// report of the run to dir.
+func (r *demoRun) writeOutputs(dir string) error {
+	if len(r.rows) == 0 {
+		return failed(errNoRows)
+	}
+	p := r.step("writing the table, plots and report to "+dir, 0)
+	figs, err := r.figures()
+	if err != nil {
+		return err
+	}
+	var report []audit.Figure
+	for _, f := range []struct {
+		png     []byte
+		name    string
+		caption string
+	}{
+		{figs.privacy, demoPrivacyPNG, fmt.Sprintf("Test accuracy of w̃ + N(0, σ(ε)²I) with σ calibrated to the certified Δ = %.4g at δ = %g, one fresh private draw per ε; dashed: models that do not depend on ε.", r.update.bound.Sensitivity, r.o.Delta)},
+		{figs.rocLoss, demoROCLossPNG, "Membership-inference ROC of the loss-threshold attack (forgotten samples against test samples, scored half), log-log axes."},
+		{figs.rocPosterior, demoROCPostPNG, "Membership-inference ROC of the posterior attack of Chen et al. (original and model softmax, sorted by the original's; the original itself: its own softmax)."},
+	} {
+		if f.png == nil {
+			continue
+		}
+		if err := writeFile(filepath.Join(dir, f.name), f.png); err != nil {
+			return err
+		}
+		report = append(report, audit.Figure{Caption: f.caption, PNG: f.png})
+	}
+	var table bytes.Buffer
+	fmt.Fprintf(&table, "# lethe demo: %s\n\n", r.setup.Name)
+	if err := writeDemoTable(&table, r.rows); err != nil {
+		return failed(err)
+	}
+	table.WriteString("\n")
+	for _, n := range r.notes() {
+		fmt.Fprintf(&table, "- %s\n", n)
+	}
+	if err := writeFile(filepath.Join(dir, demoTableFile), table.Bytes()); err != nil {
+		return err
+	}
+	var rows []audit.Row
+	for _, row := range r.rows {
+		rows = append(rows, row.auditRow())
+	}
+	rep := audit.Report{
+		Title:     "lethe demo: " + r.setup.Name,
+		Generated: time.Now(),
+		Summary:   r.summary(),
+		Rows:      rows,
+		Notes:     r.notes(),
+		Figures:   report,
+	}
+	if err := audit.WriteReport(filepath.Join(dir, demoReportFile), rep); err != nil {
+		return failed(err)
+	}
+	var js bytes.Buffer
+	if err := (&ioStreams{Out: &js}).writeJSON(r.result(0)); err != nil {
+		return failed(err)
+	}
+	if err := writeFile(filepath.Join(dir, demoJSONFile), js.Bytes()); err != nil {
+		return err
+	}
+	p.done("")
+	return nil
+}
+
+// writeFile writes data to path atomically.
+func writeFile(path string, data []byte) error {
+	err := onnxio.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err != nil {
+		return failed(err)
+	}
+	return nil
+}
+
+// demoResult is the --json output of demo (and results.json).
+type demoResult struct {
+	Setup        string          `json:"setup"`
+	Model        string          `json:"model"`
+	Data         string          `json:"data"`
+	Test         string          `json:"test"`
+	N            int             `json:"n"`
+	NForget      int             `json:"n_forget"`
+	NTest        int             `json:"n_test"`
+	ForgetFile   string          `json:"forget_file"`
+	ForgetSeed   uint64          `json:"forget_seed"`
+	Radius       float64         `json:"radius"`
+	RadiusSource string          `json:"radius_source"`
+	L2           float64         `json:"l2"`
+	L2Source     string          `json:"l2_source"`
+	Retrain      modelCard       `json:"retrain_recipe"`
+	Status       string          `json:"status"`
+	Certified    bool            `json:"certified"`
+	Premise      string          `json:"premise"`
+	Unlearned    string          `json:"unlearned"`
+	Certificate  string          `json:"certificate"`
+	Retrained    string          `json:"retrained"`
+	Command      string          `json:"command"`
+	Verify       *verifyReport   `json:"verify"`
+	Rows         []*demoRow      `json:"rows"`
+	Privacy      []sweepPoint    `json:"privacy_utility"`
+	Timings      []timingJSON    `json:"timings"`
+	Files        []string        `json:"files,omitempty"`
+	Seconds      float64         `json:"seconds,omitempty"`
+	Attack       attackSeedsJSON `json:"attack"`
+}
+
+type timingJSON struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+type attackSeedsJSON struct {
+	Seed uint64 `json:"seed"`
+}
+
+// result collects the run for JSON; total is the whole run's time (0: not
+// known yet).
+func (r *demoRun) result(total time.Duration) *demoResult {
+	res := &demoResult{
+		Setup: r.setup.Name, Model: r.setup.Model, Data: r.trainSpec, Test: r.testSpec,
+		N: r.ws.data.Len(), NForget: len(r.forget.Indices), NTest: r.test.Len(),
+		ForgetFile: r.forgetPath, ForgetSeed: r.o.ForgetSeed,
+		Radius: r.C, RadiusSource: r.cSource, L2: r.mu, L2Source: r.muSource, Retrain: r.recipe,
+		Status: r.cert.Status, Certified: r.cert.Certified, Premise: r.cert.Bound.Premise,
+		Unlearned: r.outPath, Certificate: r.certPath, Retrained: r.retrainPath,
+		Command: "lethe " + strings.Join(r.unlearnArgs, " "), Verify: r.verify,
+		Rows: r.rows, Privacy: r.sweep, Seconds: total.Seconds(), Attack: attackSeedsJSON{Seed: r.o.AttackSeed},
+	}
+	for _, t := range r.timings {
+		res.Timings = append(res.Timings, timingJSON{Name: t.Name, Seconds: t.Duration.Seconds()})
+	}
+	for _, f := range []string{demoTableFile, demoJSONFile, demoReportFile, demoPrivacyPNG, demoROCLossPNG, demoROCPostPNG} {
+		if _, err := os.Stat(filepath.Join(r.dir, f)); err == nil {
+			res.Files = append(res.Files, filepath.Join(r.dir, f))
+		}
+	}
+	res.Files = append(res.Files, r.outPath, r.certPath, r.retrainPath, r.forgetPath)
+	return res
+}
+
+// printDemo writes the human summary: the table, the key facts and the
+// files.
+func printDemo(w io.Writer, r *demoRun, res *demoResult) {
+	fmt.Fprintf(w, "lethe demo: %s, %s, forgetting %d of %d training samples\n\n", r.setup.Model, r.trainSpec, res.NForget, res.N)
+	writeDemoTable(w, r.rows)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "status       %s\n", res.Status)
+	fmt.Fprintf(w, "premise      %s\n", res.Premise)
+	if r.verify != nil {
+		fmt.Fprintf(w, "verify       %s (%s)\n", map[bool]string{true: "ok", false: "FAILED"}[r.verify.OK], r.verify.tally())
+	}
+	fmt.Fprintf(w, "total time   %s\n", formatSeconds(res.Seconds))
+	fmt.Fprintln(w, "files:")
+	for _, f := range res.Files {
+		fmt.Fprintf(w, "  %s\n", f)
+	}
+	fmt.Fprintf(w, "notes: see %s\n", filepath.Join(r.dir, demoTableFile))
+}
