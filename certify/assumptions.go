@@ -44,6 +44,9 @@ func Assumptions(c *Certificate) []string {
 		affects = " It does not affect Δ, because the theorem bound is not the active one."
 	}
 	switch b.MSource {
+	case MUnneeded:
+		_, why := NeedsM(b.BoundInputs)
+		add("M (Lipschitz constant of the Hessian on the ball) was not estimated because it cannot change Δ: %s. bound_theorem is computed with M = 0 and understates Δ_thm.", why)
 	case MDeclared:
 		add("M = %.4g (Lipschitz constant of the Hessian on the ball) was declared by the user; the theorem bound is only as valid as that declaration.%s", b.M, affects)
 	default:

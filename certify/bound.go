@@ -16,6 +16,10 @@ const (
 	// MEstimated means M was estimated numerically (e.g. from Hessian
 	// differences at random points in the ball); it is not a proven upper bound.
 	MEstimated MSource = "estimated"
+	// MUnneeded means M was not computed because it cannot change Δ (see
+	// NeedsM); M is then recorded as 0, so bound_theorem understates Δ_thm,
+	// which is at least 2C in that case.
+	MUnneeded MSource = "unneeded"
 )
 
 // ActiveBound names the term that the certified sensitivity Δ equals.
@@ -237,6 +241,30 @@ func ComputeBound(in BoundInputs) (Bound, error) {
 	return b, nil
 }
 
+// NeedsM reports whether the Hessian-Lipschitz constant M can change the
+// certified sensitivity Δ for these inputs (M, MSource and MMethod are
+// ignored), and when it cannot, why. It cannot when the output is
+// re-projected and either the premise fails (Δ = 2C) or λ_min ≤ 0: the
+// estimate of λ_min is a Rayleigh quotient, which is never below the true
+// λ_min, so then λ_min ≤ 0 truly and Δ_thm = 2C(MC + λ)/(λ + λ_min) ≥ 2C for
+// every M ≥ 0, leaving the trivial bound active.
+func NeedsM(in BoundInputs) (bool, string) {
+	if !in.Projected {
+		return true, ""
+	}
+	in.MSource, in.M = MDeclared, 0
+	b, err := ComputeBound(in)
+	switch {
+	case err != nil:
+		return true, ""
+	case !b.PremiseHolds:
+		return false, "the theorem's premise fails, so Δ = 2C whatever M is"
+	case in.LambdaMin <= 0:
+		return false, fmt.Sprintf("λ_min ≤ %.4g ≤ 0 (a Rayleigh quotient bounds it from above), so Δ_thm ≥ 2C for every M ≥ 0", in.LambdaMin)
+	}
+	return true, ""
+}
+
 // validate checks the domain of every numerical input and the M source.
 func (in *BoundInputs) validate() error {
 	checks := []struct {
@@ -264,8 +292,17 @@ func (in *BoundInputs) validate() error {
 			return &ParameterError{Name: c.name, Value: c.v, Reason: c.why}
 		}
 	}
-	if in.MSource != MDeclared && in.MSource != MEstimated {
-		return fmt.Errorf("certify: M_source %q: must be %q or %q", in.MSource, MDeclared, MEstimated)
+	switch in.MSource {
+	case MDeclared, MEstimated:
+	case MUnneeded:
+		if in.M != 0 {
+			return fmt.Errorf("certify: M_source %q needs M = 0, got %g", MUnneeded, in.M)
+		}
+		if needed, _ := NeedsM(*in); needed {
+			return fmt.Errorf("certify: M_source %q, but M can change Δ here: it must be declared or estimated", MUnneeded)
+		}
+	default:
+		return fmt.Errorf("certify: M_source %q: must be %q, %q or %q", in.MSource, MDeclared, MEstimated, MUnneeded)
 	}
 	if in.Solver.Name == "" {
 		return fmt.Errorf("certify: solver.name is empty: the certificate must say how (H + λI)u = g was solved")

@@ -192,3 +192,42 @@ func TestComputeBoundInvalidInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestNeedsM(t *testing.T) {
+	base := BoundInputs{C: 10, MSource: MEstimated, Lambda: 0.5, HessianNorm: 2, HessianNormMethod: "power iteration",
+		LambdaMin: 0.2, LambdaMinMethod: "lanczos", Solver: Solver{Name: "cg"}, Projected: true,
+		Stationarity: Stationarity{GradNorm: 1e-4, WNorm: 5}}
+	indefinite := base
+	indefinite.LambdaMin = -0.1
+	notStationary := base
+	notStationary.Stationarity.GradNorm = 0.5
+	unprojected := indefinite
+	unprojected.Projected = false
+	for _, c := range []struct {
+		name string
+		in   BoundInputs
+		want bool
+	}{
+		{"convex, premise holds", base, true},
+		{"λ_min ≤ 0", indefinite, false},
+		{"premise fails", notStationary, false},
+		{"not projected", unprojected, true},
+	} {
+		needed, why := NeedsM(c.in)
+		if needed != c.want || (!needed && why == "") {
+			t.Errorf("%s: NeedsM = %v (%q), want %v", c.name, needed, why, c.want)
+		}
+		in := c.in
+		in.MSource, in.M = MUnneeded, 0
+		b, err := ComputeBound(in)
+		switch {
+		case c.want && err == nil:
+			t.Errorf("%s: M_source unneeded accepted although M matters", c.name)
+		case !c.want && err != nil:
+			t.Errorf("%s: M_source unneeded refused: %v", c.name, err)
+		case !c.want && b.Active != ActiveTrivial:
+			// Whenever M cannot matter, the trivial bound must be the active one.
+			t.Errorf("%s: active bound %s, want trivial", c.name, b.Active)
+		}
+	}
+}

@@ -194,26 +194,27 @@ func (o *unlearnOptions) Validate(epsilonSet bool) error {
 
 // unlearnSummary is the --json output of unlearn.
 type unlearnSummary struct {
-	Model        string  `json:"model"`
-	Out          string  `json:"out"`
-	Certificate  string  `json:"certificate"`
-	Certified    bool    `json:"certified"`
-	Status       string  `json:"status"`
-	N            int     `json:"n"`
-	NForget      int     `json:"n_forget"`
-	Epsilon      float64 `json:"epsilon"`
-	Delta        float64 `json:"delta"`
-	Mechanism    string  `json:"mechanism"`
-	Sigma        float64 `json:"sigma"`
-	Sensitivity  float64 `json:"sensitivity"`
-	ActiveBound  string  `json:"active_bound"`
-	Lambda       float64 `json:"lambda"`
-	LambdaMin    float64 `json:"lambda_min"`
-	HessianNorm  float64 `json:"hessian_norm"`
-	Residual     float64 `json:"residual"`
-	StepNorm     float64 `json:"step_norm"`
-	ParityMaxAbs float64 `json:"parity_max_abs_diff"`
-	Seconds      float64 `json:"seconds"`
+	Model        string      `json:"model"`
+	Out          string      `json:"out"`
+	Certificate  string      `json:"certificate"`
+	Certified    bool        `json:"certified"`
+	Status       string      `json:"status"`
+	N            int         `json:"n"`
+	NForget      int         `json:"n_forget"`
+	Epsilon      float64     `json:"epsilon"`
+	Delta        float64     `json:"delta"`
+	Mechanism    string      `json:"mechanism"`
+	Sigma        float64     `json:"sigma"`
+	Sensitivity  float64     `json:"sensitivity"`
+	ActiveBound  string      `json:"active_bound"`
+	Lambda       float64     `json:"lambda"`
+	LambdaMin    float64     `json:"lambda_min"`
+	HessianNorm  float64     `json:"hessian_norm"`
+	Residual     float64     `json:"residual"`
+	StepNorm     float64     `json:"step_norm"`
+	ParityMaxAbs float64     `json:"parity_max_abs_diff"`
+	Seconds      float64     `json:"seconds"`
+	Stages       []stageTime `json:"stages"`
 }
 
 func runUnlearn(ctx context.Context, o *unlearnOptions) error {
@@ -279,7 +280,7 @@ func runUnlearn(ctx context.Context, o *unlearnOptions) error {
 		Sensitivity: cert.Bound.Sensitivity, ActiveBound: string(cert.Bound.Active),
 		Lambda: out.newton.Lambda, LambdaMin: out.newton.LambdaMin.Value, HessianNorm: out.newton.HessianNorm.Value,
 		Residual: out.newton.Solve.Residual, StepNorm: out.newton.StepNorm, ParityMaxAbs: res.MaxAbs,
-		Seconds: time.Since(started).Seconds(),
+		Seconds: time.Since(started).Seconds(), Stages: out.stages,
 	}
 	if o.global.JSON {
 		return o.io.writeJSON(s)

@@ -47,6 +47,13 @@ type updateOutcome struct {
 	premise   error // *certify.PremiseError when no bound is rigorous
 	noise     noiseOutcome
 	elapsed   time.Duration
+	stages    []stageTime // in order
+}
+
+// stageTime is how long one step of the update took.
+type stageTime struct {
+	Stage   string  `json:"stage"`
+	Seconds float64 `json:"seconds"`
 }
 
 // noiseOutcome is what was added and what it certifies.
@@ -92,14 +99,24 @@ func certifiedUpdate(ctx context.Context, req *updateRequest, report func(stage 
 		Index: retainedIndices(ws.data.Len(), req.forget.Indices)}
 	out := &updateOutcome{w0: w0}
 	report("checking stationarity on D")
+	t0 := time.Now()
 	if out.diagnosis, err = unlearn.Diagnose(ctx, full, w0, req.radius); err != nil {
 		return nil, failed(err)
 	}
+	out.stages = append(out.stages, stageTime{"stationarity", time.Since(t0).Seconds()})
 	opts := req.newton
 	opts.Radius = req.radius
+	// M is estimated after the step, and only if it can change Δ.
+	opts.SkipM = true
+	var stageStart time.Time
 	opts.Progress = func(p unlearn.NewtonProgress) {
-		if !p.Done && p.Stage != unlearn.StageDone {
+		switch {
+		case p.Stage == unlearn.StageDone:
+		case !p.Done:
+			stageStart = time.Now()
 			report(newtonStageNames[p.Stage])
+		default:
+			out.stages = append(out.stages, stageTime{p.Stage, time.Since(stageStart).Seconds()})
 		}
 	}
 	res, err := unlearn.Newton(ctx, retained, w0, opts)
@@ -115,7 +132,22 @@ func certifiedUpdate(ctx context.Context, req *updateRequest, report func(stage 
 	}
 	out.newton = res
 	out.clean = res.W
-	out.bound, err = certify.ComputeBound(boundInputs(req, out.diagnosis, res))
+	in := boundInputs(req, out.diagnosis, res)
+	if in.MSource == certify.MEstimated {
+		if needed, _ := certify.NeedsM(in); needed {
+			report(newtonStageNames[unlearn.StageLipschitz])
+			t := time.Now()
+			m, err := unlearn.EstimateHessianLipschitz(ctx, retained, w0, req.radius, req.newton.Lipschitz)
+			if err != nil {
+				return nil, failed(err)
+			}
+			out.stages = append(out.stages, stageTime{unlearn.StageLipschitz, time.Since(t).Seconds()})
+			in.M, in.MMethod, in.MSamples = m.Value, m.Method, m.Pairs
+		} else {
+			in.MSource = certify.MUnneeded
+		}
+	}
+	out.bound, err = certify.ComputeBound(in)
 	var premise *certify.PremiseError
 	switch {
 	case errors.As(err, &premise):
@@ -159,9 +191,6 @@ func newNoise(seed *uint64) (*certify.Noise, error) {
 func boundInputs(req *updateRequest, d unlearn.Diagnosis, r *unlearn.NewtonResult) certify.BoundInputs {
 	in := certify.BoundInputs{
 		C:                     req.radius,
-		M:                     r.M.Value,
-		MMethod:               r.M.Method,
-		MSamples:              r.M.Pairs,
 		Lambda:                r.Lambda,
 		LambdaAuto:            r.LambdaAuto,
 		HessianNorm:           r.HessianNorm.Value,
@@ -183,10 +212,9 @@ func boundInputs(req *updateRequest, d unlearn.Diagnosis, r *unlearn.NewtonResul
 		Projected:    r.Projected || (!req.newton.NoProject && req.radius > 0),
 		Stationarity: certify.Stationarity{GradNorm: d.GradNorm, GradTol: req.gradTol, WNorm: d.Norm},
 	}
-	if r.M.Source == "declared" {
-		in.MSource = certify.MDeclared
-	} else {
-		in.MSource = certify.MEstimated
+	in.MSource = certify.MEstimated
+	if req.newton.M > 0 {
+		in.MSource, in.M, in.MMethod = certify.MDeclared, req.newton.M, "declared with --hessian-lipschitz"
 	}
 	if l, ok := req.newton.Solver.(*unlearn.LiSSA); ok {
 		in.Solver.Depth, in.Solver.BatchSize = l.Depth, l.BatchSize
