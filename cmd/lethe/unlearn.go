@@ -48,6 +48,8 @@ type unlearnOptions struct {
 	LiSSAScale       float64
 	HessianLipschitz float64
 	LipschitzPairs   int
+	SpectralIters    int
+	SpectralTol      float64
 	NoProject        bool
 	GradTol          float64
 	ProbeSeed        uint64
@@ -127,6 +129,8 @@ reproducible for tests (NOT private, NOT certified).`,
 	f.Float64Var(&o.LiSSAScale, "lissa-scale", 0, "LiSSA: scale s ≥ ‖H + λI‖ (default: 2(‖H‖ + λ) from power iteration)")
 	f.Float64Var(&o.HessianLipschitz, "hessian-lipschitz", 0, "declared Hessian-Lipschitz constant M (default: estimated, and stated as an estimate)")
 	f.IntVar(&o.LipschitzPairs, "lipschitz-pairs", 8, "pairs of points for the M estimate")
+	f.IntVar(&o.SpectralIters, "spectral-iters", 100, "maximum iterations (full-data HVPs) of the ‖H‖ and λ_min estimates")
+	f.Float64Var(&o.SpectralTol, "spectral-tol", 1e-6, "relative residual at which the ‖H‖ and λ_min estimates stop")
 	f.BoolVar(&o.NoProject, "no-project", false, "do not re-project w̃ onto the ball (drops the 2C bound)")
 	f.Float64Var(&o.GradTol, "grad-tol", certify.DefaultGradTol, "‖∇L(w*, D)‖ below which w* counts as a stationary point")
 	f.Uint64Var(&o.ProbeSeed, "probe-seed", 1, "seed of the parity probe batch")
@@ -174,6 +178,8 @@ func (o *unlearnOptions) Validate(epsilonSet bool) error {
 		return usageErrorf("unlearn: --lissa-depth, --lissa-repetitions and --lissa-batch must be ≥ 1, --lissa-scale ≥ 0")
 	case o.HessianLipschitz < 0 || o.LipschitzPairs < 1:
 		return usageErrorf("unlearn: --hessian-lipschitz must be ≥ 0 and --lipschitz-pairs ≥ 1")
+	case o.SpectralIters < 1 || !(o.SpectralTol > 0):
+		return usageErrorf("unlearn: --spectral-iters must be ≥ 1 and --spectral-tol > 0")
 	case o.GradTol <= 0:
 		return usageErrorf("unlearn: --grad-tol %g: want > 0", o.GradTol)
 	case o.ProbeSize < 1:
@@ -331,6 +337,8 @@ func (o *unlearnOptions) request(ws *workspace, forget *dataset.ForgetSet) *upda
 		newton: unlearn.NewtonOptions{
 			Lambda: o.Lambda, Margin: o.LambdaMargin, Solver: solver, NoProject: o.NoProject,
 			M: o.HessianLipschitz, Lipschitz: unlearn.LipschitzOptions{Pairs: o.LipschitzPairs},
+			Power:   unlearn.SpectralOptions{MaxIter: o.SpectralIters, Tol: o.SpectralTol},
+			Lanczos: unlearn.SpectralOptions{MaxIter: o.SpectralIters, Tol: o.SpectralTol},
 		},
 		noise: noiseRequest{mechanism: mech, epsilon: o.Epsilon, delta: o.Delta, sigma: o.Sigma, none: o.NoNoise},
 	}
