@@ -72,14 +72,16 @@ func toInt64(s []int) []int64 {
 	return r
 }
 
-// im2col writes the [cg·kh·kw, oh·ow] column matrix of one sample's channel block.
-func im2col[T Float](col, x []T, cg int, g window) {
+// im2col writes the [cg·kh·kw, oh·ow] column matrix of one sample's channel
+// block into col, whose rows are ld elements apart (ld ≥ oh·ow, so several
+// samples can share one matrix side by side).
+func im2col[T Float](col, x []T, cg int, g window, ld int) {
 	hw := g.oh * g.ow
 	for c := 0; c < cg; c++ {
 		xc := x[c*g.h*g.w:]
 		for i := 0; i < g.kh; i++ {
 			for j := 0; j < g.kw; j++ {
-				row := col[((c*g.kh+i)*g.kw+j)*hw:][:hw]
+				row := col[((c*g.kh+i)*g.kw+j)*ld:][:hw]
 				for oy := 0; oy < g.oh; oy++ {
 					iy := oy*g.sh - g.pt + i*g.dh
 					dst := row[oy*g.ow : (oy+1)*g.ow]
@@ -103,14 +105,15 @@ func im2col[T Float](col, x []T, cg int, g window) {
 	}
 }
 
-// col2im adds a column matrix back into one sample's channel block: the adjoint of im2col.
-func col2im[T Float](x, col []T, cg int, g window) {
+// col2im adds a column matrix (rows ld apart) back into one sample's channel
+// block: the adjoint of im2col.
+func col2im[T Float](x, col []T, cg int, g window, ld int) {
 	hw := g.oh * g.ow
 	for c := 0; c < cg; c++ {
 		xc := x[c*g.h*g.w:]
 		for i := 0; i < g.kh; i++ {
 			for j := 0; j < g.kw; j++ {
-				row := col[((c*g.kh+i)*g.kw+j)*hw:][:hw]
+				row := col[((c*g.kh+i)*g.kw+j)*ld:][:hw]
 				for oy := 0; oy < g.oh; oy++ {
 					iy := oy*g.sh - g.pt + i*g.dh
 					if iy < 0 || iy >= g.h {
@@ -130,58 +133,93 @@ func col2im[T Float](x, col []T, cg int, g window) {
 	}
 }
 
-// direct reports whether col(X) is X itself (1×1 kernel, stride 1, no padding).
-func (d convDims) direct() bool {
-	g := d.win
-	return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0
+// convColumns is the number of output positions one GEMM covers: samples are
+// grouped so that each product has at least this many columns, which keeps
+// OpenBLAS efficient when a layer has few channels.
+const convColumns = 2048
+
+// group returns how many samples share one column matrix.
+func (d convDims) group() int { return max(1, min(d.n, convColumns/max(d.hw, 1))) }
+
+// convCols fills the column matrix [kk, sb·hw] of samples s0..s0+sb and group g.
+func convCols[T Float](d convDims, col, x []T, s0, sb, g int) {
+	ld := sb * d.hw
+	for s := 0; s < sb; s++ {
+		im2col(col[s*d.hw:], x[((s0+s)*d.c+g*d.cg)*d.inHW:], d.cg, d.win, ld)
+	}
 }
 
-// convApply computes y[n] (+)= W·col(x[n]) for every sample and group.
-func (k *convKernel[T]) apply(c *ctx[T], d convDims, y, x, w []T, beta T) {
-	col := c.r.ar.alloc(d.kk * d.hw)
-	for n := 0; n < d.n; n++ {
-		for g := 0; g < k.group; g++ {
-			xs := x[(n*d.c+g*d.cg)*d.inHW:]
-			src := col
-			if d.direct() {
-				src = xs
+// gatherOut copies the output block of samples s0..s0+sb and group g,
+// y[s, g·mg+m, p], into dst as [mg, sb·hw].
+func gatherOut[T Float](d convDims, dst, y []T, s0, sb, g int) {
+	ld := sb * d.hw
+	for s := 0; s < sb; s++ {
+		for m := 0; m < d.mg; m++ {
+			copy(dst[m*ld+s*d.hw:][:d.hw], y[((s0+s)*d.m+g*d.mg+m)*d.hw:])
+		}
+	}
+}
+
+// scatterOut is the inverse of gatherOut, adding into y when add is set.
+func scatterOut[T Float](d convDims, y, src []T, s0, sb, g int, add bool) {
+	ld := sb * d.hw
+	for s := 0; s < sb; s++ {
+		for m := 0; m < d.mg; m++ {
+			out := y[((s0+s)*d.m+g*d.mg+m)*d.hw:][:d.hw]
+			in := src[m*ld+s*d.hw:][:d.hw]
+			if add {
+				addTo(out, in)
 			} else {
-				im2col(col, xs, d.cg, d.win)
+				copy(out, in)
 			}
-			gemm(false, false, d.mg, d.hw, d.kk, 1, w[g*d.mg*d.kk:], d.kk, src, d.hw, beta, y[(n*d.m+g*d.mg)*d.hw:], d.hw)
+		}
+	}
+}
+
+// apply computes y (+)= W·col(x) for every sample and group.
+func (k *convKernel[T]) apply(c *ctx[T], d convDims, y, x, w []T, accumulate bool) {
+	sb := d.group()
+	col := c.r.ar.alloc(d.kk * sb * d.hw)
+	tmp := c.r.ar.alloc(d.mg * sb * d.hw)
+	for s0 := 0; s0 < d.n; s0 += sb {
+		nb := min(sb, d.n-s0)
+		for g := 0; g < k.group; g++ {
+			convCols(d, col, x, s0, nb, g)
+			gemm(false, false, d.mg, nb*d.hw, d.kk, 1, w[g*d.mg*d.kk:], d.kk, col, nb*d.hw, 0, tmp, nb*d.hw)
+			scatterOut(d, y, tmp, s0, nb, g, accumulate)
 		}
 	}
 }
 
 // gradW adds Σₙ G[n]·col(x[n])ᵀ into dw.
 func (k *convKernel[T]) gradW(c *ctx[T], d convDims, dw, x, gy []T) {
-	col := c.r.ar.alloc(d.kk * d.hw)
-	for n := 0; n < d.n; n++ {
+	sb := d.group()
+	col := c.r.ar.alloc(d.kk * sb * d.hw)
+	tmp := c.r.ar.alloc(d.mg * sb * d.hw)
+	for s0 := 0; s0 < d.n; s0 += sb {
+		nb := min(sb, d.n-s0)
 		for g := 0; g < k.group; g++ {
-			xs := x[(n*d.c+g*d.cg)*d.inHW:]
-			src := col
-			if d.direct() {
-				src = xs
-			} else {
-				im2col(col, xs, d.cg, d.win)
-			}
-			gemm(false, true, d.mg, d.kk, d.hw, 1, gy[(n*d.m+g*d.mg)*d.hw:], d.hw, src, d.hw, 1, dw[g*d.mg*d.kk:], d.kk)
+			convCols(d, col, x, s0, nb, g)
+			gatherOut(d, tmp, gy, s0, nb, g)
+			gemm(false, true, d.mg, d.kk, nb*d.hw, 1, tmp, nb*d.hw, col, nb*d.hw, 1, dw[g*d.mg*d.kk:], d.kk)
 		}
 	}
 }
 
 // gradX adds col2im(Wᵀ·G[n]) into dx.
 func (k *convKernel[T]) gradX(c *ctx[T], d convDims, dx, w, gy []T) {
-	col := c.r.ar.alloc(d.kk * d.hw)
-	for n := 0; n < d.n; n++ {
+	sb := d.group()
+	col := c.r.ar.alloc(d.kk * sb * d.hw)
+	tmp := c.r.ar.alloc(d.mg * sb * d.hw)
+	for s0 := 0; s0 < d.n; s0 += sb {
+		nb := min(sb, d.n-s0)
+		ld := nb * d.hw
 		for g := 0; g < k.group; g++ {
-			xs := dx[(n*d.c+g*d.cg)*d.inHW:]
-			if d.direct() {
-				gemm(true, false, d.kk, d.hw, d.mg, 1, w[g*d.mg*d.kk:], d.kk, gy[(n*d.m+g*d.mg)*d.hw:], d.hw, 1, xs, d.hw)
-				continue
+			gatherOut(d, tmp, gy, s0, nb, g)
+			gemm(true, false, d.kk, ld, d.mg, 1, w[g*d.mg*d.kk:], d.kk, tmp, ld, 0, col, ld)
+			for s := 0; s < nb; s++ {
+				col2im(dx[((s0+s)*d.c+g*d.cg)*d.inHW:], col[s*d.hw:], d.cg, d.win, ld)
 			}
-			gemm(true, false, d.kk, d.hw, d.mg, 1, w[g*d.mg*d.kk:], d.kk, gy[(n*d.m+g*d.mg)*d.hw:], d.hw, 0, col, d.hw)
-			col2im(xs, col, d.cg, d.win)
 		}
 	}
 }
@@ -230,17 +268,17 @@ func (k *convKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) 
 	}
 	out := d.win.outShape(d.n, d.m)
 	y := floatVal(c.alloc(out), nil)
-	k.apply(c, d, y.f.Data, x.f.Data, w.f.Data, 0)
+	k.apply(c, d, y.f.Data, x.f.Data, w.f.Data, false)
 	if b != nil {
 		addBias(y.f.Data, b.f.Data, d.n, d.m, d.hw)
 	}
 	if c.tangent() && (x.dot != nil || w.dot != nil || (b != nil && b.dot != nil)) {
 		y.dot = c.zeros(out)
 		if x.dot != nil {
-			k.apply(c, d, y.dot.Data, x.dot.Data, w.f.Data, 1)
+			k.apply(c, d, y.dot.Data, x.dot.Data, w.f.Data, true)
 		}
 		if w.dot != nil {
-			k.apply(c, d, y.dot.Data, x.f.Data, w.dot.Data, 1)
+			k.apply(c, d, y.dot.Data, x.f.Data, w.dot.Data, true)
 		}
 		if b != nil && b.dot != nil {
 			addBias(y.dot.Data, b.dot.Data, d.n, d.m, d.hw)
