@@ -140,11 +140,17 @@ func (w *workspace) close() {
 }
 
 // loadWorkspace loads and compiles the model and opens the data, reshaped to
-// the model's input. Every failure is bad input (exit code 2).
-func loadWorkspace(modelPath string, ef *engineFlags, df *dataFlags) (*workspace, error) {
+// the model's input, after checking that no output path is one of the
+// model's files. Every failure is bad input (exit code 2).
+func loadWorkspace(modelPath string, ef *engineFlags, df *dataFlags, outputs ...string) (*workspace, error) {
 	m, err := onnxio.Load(modelPath)
 	if err != nil {
 		return nil, badInput(err)
+	}
+	for _, out := range outputs {
+		if err := checkOutput(out, m.Files()...); err != nil {
+			return nil, err
+		}
 	}
 	prec, _ := autodiff.ParsePrecision(ef.Precision)
 	prog, err := autodiff.Compile(m, autodiff.Options{Precision: prec, Freeze: ef.Freeze})

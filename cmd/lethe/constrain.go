@@ -127,18 +127,12 @@ func stateOf(d unlearn.Diagnosis) stateJSON {
 }
 
 func runConstrain(ctx context.Context, o *constrainOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	started := time.Now()
-	ws, err := loadWorkspace(o.Model, &o.engine, &o.data)
+	ws, err := loadWorkspace(o.Model, &o.engine, &o.data, o.Out)
 	if err != nil {
 		return err
 	}
 	defer ws.close()
-	if err := checkOutput(o.Out, ws.model.Files()...); err != nil {
-		return err
-	}
 	if err := requireLabels(ws, o.data.name(), "constrain"); err != nil {
 		return err
 	}

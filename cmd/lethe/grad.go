@@ -106,18 +106,12 @@ type gradSummary struct {
 }
 
 func runGrad(ctx context.Context, o *gradOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	started := time.Now()
-	ws, err := loadWorkspace(o.Model, &o.engine, &o.data)
+	ws, err := loadWorkspace(o.Model, &o.engine, &o.data, o.Out)
 	if err != nil {
 		return err
 	}
 	defer ws.close()
-	if err := checkOutput(o.Out, ws.model.Files()...); err != nil {
-		return err
-	}
 	if err := requireLabels(ws, o.data.name(), "grad"); err != nil {
 		return err
 	}

@@ -102,18 +102,12 @@ type hvpSummary struct {
 }
 
 func runHVP(ctx context.Context, o *hvpOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	started := time.Now()
-	ws, err := loadWorkspace(o.Model, &o.engine, &o.data)
+	ws, err := loadWorkspace(o.Model, &o.engine, &o.data, o.Out)
 	if err != nil {
 		return err
 	}
 	defer ws.close()
-	if err := checkOutput(o.Out, ws.model.Files()...); err != nil {
-		return err
-	}
 	P := ws.prog.Dim()
 	v, shape, err := dataset.ReadNPY[float64](o.Vector)
 	switch {

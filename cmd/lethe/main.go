@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -28,7 +29,7 @@ func execute(args []string, stdout, stderr io.Writer) (code int) {
 	streams := &ioStreams{Out: stdout, Err: stderr}
 	root := newRootCmd(streams)
 	root.SetArgs(args)
-	cmd, err := root.ExecuteC()
+	cmd, err := root.ExecuteContextC(context.Background())
 	if err == nil {
 		return exitOK
 	}

@@ -142,18 +142,12 @@ type initialJSON struct {
 }
 
 func runRetrain(ctx context.Context, o *retrainOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	started := time.Now()
-	ws, err := loadWorkspace(o.Model, &o.engine, &o.data)
+	ws, err := loadWorkspace(o.Model, &o.engine, &o.data, o.Out)
 	if err != nil {
 		return err
 	}
 	defer ws.close()
-	if err := checkOutput(o.Out, ws.model.Files()...); err != nil {
-		return err
-	}
 	if err := o.defaultsFromMetadata(ws); err != nil {
 		return err
 	}

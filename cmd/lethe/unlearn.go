@@ -224,18 +224,12 @@ type unlearnSummary struct {
 }
 
 func runUnlearn(ctx context.Context, o *unlearnOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	started := time.Now()
-	ws, err := loadWorkspace(o.Model, &o.engine, &o.data)
+	ws, err := loadWorkspace(o.Model, &o.engine, &o.data, o.Out)
 	if err != nil {
 		return err
 	}
 	defer ws.close()
-	if err := checkOutput(o.Out, ws.model.Files()...); err != nil {
-		return err
-	}
 	if err := o.defaultsFromMetadata(ws); err != nil {
 		return err
 	}
