@@ -93,13 +93,12 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 	}
 	var tangents []*Tensor[T]
 	if job.v != nil {
-		tangents = make([]*Tensor[T], len(c.p.params))
+		tangents = c.tangentBuffers()
+		defer c.tangents.Put(tangents)
 		for i, ps := range c.p.params {
-			t := &Tensor[T]{Shape: ps.shape, Data: make([]T, ps.size)}
 			for j, v := range job.v[ps.offset : ps.offset+ps.size] {
-				t.Data[j] = T(v)
+				tangents[i].Data[j] = T(v)
 			}
-			tangents[i] = t
 		}
 	}
 	ss := numel(sample)
@@ -217,4 +216,18 @@ func (c *compiled[T]) forwardBatches(job *evalJob, sink func(first int, out []fl
 		return sink(j*chunk, o, out.f.Shape)
 	})
 	return firstError(errs)
+}
+
+// tangentBuffers returns one tensor per parameter for an HVP direction,
+// reused across calls (a small-batch HVP would otherwise spend much of its
+// time allocating them).
+func (c *compiled[T]) tangentBuffers() []*Tensor[T] {
+	if t, ok := c.tangents.Get().([]*Tensor[T]); ok {
+		return t
+	}
+	t := make([]*Tensor[T], len(c.p.params))
+	for i, ps := range c.p.params {
+		t[i] = &Tensor[T]{Shape: ps.shape, Data: make([]T, ps.size)}
+	}
+	return t
 }

@@ -157,9 +157,10 @@ func (p *Program) Run(inputs map[string]*onnxio.Tensor) ([]*onnxio.Tensor, error
 
 // compiled binds a program of one precision to a pool of runs.
 type compiled[T Float] struct {
-	p    *program[T]
-	mu   sync.Mutex
-	free []*run[T]
+	p        *program[T]
+	mu       sync.Mutex
+	free     []*run[T]
+	tangents sync.Pool // []*Tensor[T], one per parameter
 }
 
 func (c *compiled[T]) getRun() *run[T] {
