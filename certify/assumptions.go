@@ -53,8 +53,12 @@ func Assumptions(c *Certificate) []string {
 		add("M = %.4g (Lipschitz constant of the Hessian on the ball) was estimated by %s at %d points; it is an estimate, not a proven upper bound, and the true constant may be larger.%s",
 			b.M, orUnknown(b.MMethod), b.MSamples, affects)
 	}
-	add("λ_min = %.4g (smallest eigenvalue of H = ∇²L(w*, D_r)) was estimated by %s (%d iterations, residual %.2g); the bound assumes the true λ_min is not smaller. Ritz values approach λ_min from above, so an unconverged estimate errs on the unsafe side.%s",
-		b.LambdaMin, b.LambdaMinMethod, b.LambdaMinIterations, b.LambdaMinResidual, affects)
+	if b.LambdaMinMethod == LambdaMinUnneeded {
+		add("λ_min and ‖H‖ were not estimated because they cannot change Δ: the theorem's premise fails and the output was re-projected, so Δ = 2C. bound_theorem and bound_residual are computed with λ_min = 0 and mean nothing here. Nothing establishes that H + λI is positive definite, so the Newton step may be inaccurate; the guarantee does not depend on it.")
+	} else {
+		add("λ_min = %.4g (smallest eigenvalue of H = ∇²L(w*, D_r)) was estimated by %s (%d iterations, residual %.2g); the bound assumes the true λ_min is not smaller. Ritz values approach λ_min from above, so an unconverged estimate errs on the unsafe side.%s",
+			b.LambdaMin, b.LambdaMinMethod, b.LambdaMinIterations, b.LambdaMinResidual, affects)
+	}
 	if b.HessianNormMethod != "" {
 		holds := "holds"
 		if !b.PaperCondition {
@@ -69,7 +73,11 @@ func Assumptions(c *Certificate) []string {
 	if b.LambdaAuto {
 		lambdaHow = "chosen automatically"
 	}
-	add("λ = %.4g was %s; λ + λ_min = %.4g > 0 is the smallest eigenvalue of H + λI the bound relies on.", b.Lambda, lambdaHow, b.Lambda+b.LambdaMin)
+	if b.LambdaMinMethod != LambdaMinUnneeded {
+		add("λ = %.4g was %s; λ + λ_min = %.4g > 0 is the smallest eigenvalue of H + λI the bound relies on.", b.Lambda, lambdaHow, b.Lambda+b.LambdaMin)
+	} else {
+		add("λ = %.4g was %s.", b.Lambda, lambdaHow)
+	}
 	add("(H + λI)⁻¹g was computed by %s (%d iterations, %d Hessian-vector products) with residual ρ = ‖(H + λI)u − g‖ = %.4g measured with full-D_r Hessian-vector products; the bound adds ρ/(λ + λ_min) = %.4g for the inexact solve.",
 		c.Bound.Solver.Name, b.Solver.Iterations, b.Solver.HVPs, b.Solver.Residual, b.Residual)
 

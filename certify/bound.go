@@ -241,6 +241,25 @@ func ComputeBound(in BoundInputs) (Bound, error) {
 	return b, nil
 }
 
+// LambdaMinUnneeded is the lambda_min_method of a certificate whose ‖H‖ and
+// λ_min were not estimated because they cannot change Δ: the theorem's
+// premise fails and the output is re-projected, so Δ = 2C. λ_min is then
+// recorded as 0 and bound_theorem and bound_residual carry no meaning.
+const LambdaMinUnneeded = "not estimated (cannot change Δ)"
+
+// PremiseHolds applies the stationarity test of ComputeBound (with its
+// default tolerances for zero ones): the ball constraint is inactive and the
+// gradient is small.
+func PremiseHolds(st Stationarity, c float64) bool {
+	if st.GradTol == 0 {
+		st.GradTol = DefaultGradTol
+	}
+	if st.BallTol == 0 {
+		st.BallTol = DefaultBallTol
+	}
+	return st.WNorm < (1-st.BallTol)*c && st.GradNorm <= st.GradTol
+}
+
 // NeedsM reports whether the Hessian-Lipschitz constant M can change the
 // certified sensitivity Δ for these inputs (M, MSource and MMethod are
 // ignored), and when it cannot, why. It cannot when the output is
@@ -309,6 +328,9 @@ func (in *BoundInputs) validate() error {
 	}
 	if in.LambdaMinMethod == "" {
 		return fmt.Errorf("certify: lambda_min_method is empty: λ_min is an estimate and must name its method")
+	}
+	if in.LambdaMinMethod == LambdaMinUnneeded && (in.LambdaMin != 0 || !in.Projected || PremiseHolds(in.Stationarity, in.C)) {
+		return fmt.Errorf("certify: lambda_min_method %q needs λ_min = 0, a re-projected output and a failed premise", LambdaMinUnneeded)
 	}
 	return nil
 }

@@ -131,11 +131,17 @@ func (l *LiSSA) Solve(ctx context.Context, p Problem, g []float64) ([]float64, S
 			if err := hvp(p.Obj, p.W, batch, 0, v, hv, &c); err != nil {
 				return nil, st, fmt.Errorf("unlearn: lissa step %d: %w", i, err)
 			}
-			// v ← g + v − (H_B v + λv)/s
-			for j := range v {
-				v[j] = g[j] + keep*v[j] - hv[j]/s
+			// v ← g + v − (H_B v + λv)/s, with ‖v‖² in the same pass: the
+			// divergence check runs every step, and a plain sum of squares
+			// cannot overflow before the check's bound does.
+			var sq float64
+			inv := 1 / s
+			for j, gj := range g {
+				x := gj + keep*v[j] - hv[j]*inv
+				v[j] = x
+				sq += x * x
 			}
-			if vn := Norm(v); !isFinite(vn) || vn > lissaGrowth*float64(i+1)*gn {
+			if vn := math.Sqrt(sq); !isFinite(vn) || vn > lissaGrowth*float64(i+1)*gn {
 				return nil, st, &DivergedError{Method: "lissa", Iter: i, Value: vn, Scale: s}
 			}
 			if l.Progress != nil {

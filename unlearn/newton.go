@@ -60,6 +60,12 @@ type NewtonOptions struct {
 	M float64
 	// SkipM skips the M estimate (e.g. when the caller has its own).
 	SkipM bool
+	// SkipSpectral skips the estimates of ‖H‖ and λ_min, for callers whose
+	// bound cannot depend on them (the certificate's trivial 2C bound). It
+	// needs a positive Lambda; nothing then checks that H + λI is positive
+	// definite, and the result's HessianNorm and LambdaMin are zero with an
+	// empty Method.
+	SkipSpectral bool
 	// Power and Lanczos configure the spectral estimates of H at w (their
 	// Shift is ignored: both are for H itself).
 	Power, Lanczos SpectralOptions
@@ -176,6 +182,13 @@ func Newton(ctx context.Context, retained Objective, w []float64, opts NewtonOpt
 	}
 	stage(StageGradient, true)
 
+	if opts.SkipSpectral {
+		if !(opts.Lambda > 0) {
+			return nil, fmt.Errorf("unlearn: newton: skipping the spectral estimates needs a positive λ, got %g", opts.Lambda)
+		}
+		res.Lambda = opts.Lambda
+		return solveStep(ctx, retained, w, g, 0, solver, opts, res, stage)
+	}
 	stage(StageNorm, false)
 	po := opts.Power
 	po.Shift = 0
@@ -212,6 +225,14 @@ func Newton(ctx context.Context, retained Objective, w []float64, opts NewtonOpt
 	}
 	res.PaperCondition = res.Lambda > hnorm
 
+	return solveStep(ctx, retained, w, g, hnorm, solver, opts, res, stage)
+}
+
+// solveStep solves (H + λI)u = g with res.Lambda, forms w̃ = w − u (projected
+// unless disabled) and records or estimates M.
+func solveStep(ctx context.Context, retained Objective, w, g []float64, hnorm float64, solver Solver, opts NewtonOptions,
+	res *NewtonResult, stage func(string, bool)) (*NewtonResult, error) {
+	n := len(w)
 	stage(StageSolve, false)
 	u, st, err := solver.Solve(ctx, Problem{Obj: retained, W: w, Lambda: res.Lambda, HessianNorm: hnorm}, g)
 	res.Solve = st

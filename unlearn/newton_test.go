@@ -300,3 +300,36 @@ func TestDiagnose(t *testing.T) {
 		t.Errorf("radial and tangential parts do not add up: %+v", d)
 	}
 }
+
+func TestNewtonSkipSpectral(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(31, 32))
+	lr := newLogReg(rnd, 200, 4, 3, 0.01)
+	w := make([]float64, lr.Dim())
+	for i := range w {
+		w[i] = 0.3 * rnd.NormFloat64()
+	}
+	opts := NewtonOptions{Lambda: 0.05, Solver: &CG{Tol: 1e-12, MaxIter: 500}, SkipM: true}
+	full, err := Newton(context.Background(), lr, w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.SkipSpectral = true
+	skipped, err := Newton(context.Background(), lr, w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same deterministic CG solve: only the estimates differ.
+	if d := Distance(full.W, skipped.W); d > 1e-12 {
+		t.Errorf("skipping the estimates changed the step by %g", d)
+	}
+	if skipped.LambdaMin.Method != "" || skipped.HessianNorm.Method != "" || skipped.Lambda != 0.05 {
+		t.Errorf("skipped estimates recorded: %+v %+v λ=%g", skipped.LambdaMin, skipped.HessianNorm, skipped.Lambda)
+	}
+	if skipped.HVPs >= full.HVPs {
+		t.Errorf("skipping used %d HVPs, not fewer than %d", skipped.HVPs, full.HVPs)
+	}
+	opts.Lambda = 0
+	if _, err := Newton(context.Background(), lr, w, opts); err == nil {
+		t.Error("SkipSpectral without a positive λ was accepted")
+	}
+}

@@ -50,6 +50,7 @@ type unlearnOptions struct {
 	LipschitzPairs   int
 	SpectralIters    int
 	SpectralTol      float64
+	EstimateSpectrum bool
 	NoProject        bool
 	GradTol          float64
 	ProbeSeed        uint64
@@ -131,6 +132,7 @@ reproducible for tests (NOT private, NOT certified).`,
 	f.IntVar(&o.LipschitzPairs, "lipschitz-pairs", 8, "pairs of points for the M estimate")
 	f.IntVar(&o.SpectralIters, "spectral-iters", 100, "maximum iterations (full-data HVPs) of the ‖H‖ and λ_min estimates")
 	f.Float64Var(&o.SpectralTol, "spectral-tol", 1e-6, "relative residual at which the ‖H‖ and λ_min estimates stop")
+	f.BoolVar(&o.EstimateSpectrum, "estimate-spectrum", false, "estimate ‖H‖ and λ_min even when they cannot change Δ (premise failed, --lambda given)")
 	f.BoolVar(&o.NoProject, "no-project", false, "do not re-project w̃ onto the ball (drops the 2C bound)")
 	f.Float64Var(&o.GradTol, "grad-tol", certify.DefaultGradTol, "‖∇L(w*, D)‖ below which w* counts as a stationary point")
 	f.Uint64Var(&o.ProbeSeed, "probe-seed", 1, "seed of the parity probe batch")
@@ -327,7 +329,7 @@ func (o *unlearnOptions) request(ws *workspace, forget *dataset.ForgetSet) *upda
 		solver = &unlearn.LiSSA{Depth: o.LiSSADepth, Repetitions: o.LiSSARepetitions, BatchSize: o.LiSSABatch, Scale: o.LiSSAScale, Seed: uint64(time.Now().UnixNano())}
 	}
 	req := &updateRequest{
-		ws: ws, forget: forget, radius: o.Radius, l2: o.engine.L2, gradTol: o.GradTol,
+		ws: ws, forget: forget, radius: o.Radius, l2: o.engine.L2, gradTol: o.GradTol, estimateSpectrum: o.EstimateSpectrum,
 		newton: unlearn.NewtonOptions{
 			Lambda: o.Lambda, Margin: o.LambdaMargin, Solver: solver, NoProject: o.NoProject,
 			M: o.HessianLipschitz, Lipschitz: unlearn.LipschitzOptions{Pairs: o.LipschitzPairs},

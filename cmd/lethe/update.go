@@ -22,7 +22,9 @@ type updateRequest struct {
 	l2      float64
 	gradTol float64
 	newton  unlearn.NewtonOptions
-	noise   noiseRequest
+	// estimateSpectrum estimates ‖H‖ and λ_min even when they cannot change Δ.
+	estimateSpectrum bool
+	noise            noiseRequest
 }
 
 // noiseRequest says how σ is chosen and where the noise comes from.
@@ -106,8 +108,15 @@ func certifiedUpdate(ctx context.Context, req *updateRequest, report func(stage 
 	out.stages = append(out.stages, stageTime{"stationarity", time.Since(t0).Seconds()})
 	opts := req.newton
 	opts.Radius = req.radius
-	// M is estimated after the step, and only if it can change Δ.
+	// M is estimated after the step, and only if it can change Δ. So are
+	// ‖H‖ and λ_min when the premise already fails and λ is given: the
+	// certified Δ is then 2C whatever they are.
 	opts.SkipM = true
+	st := certify.Stationarity{GradNorm: out.diagnosis.GradNorm, GradTol: req.gradTol, WNorm: out.diagnosis.Norm}
+	opts.SkipSpectral = !req.estimateSpectrum && !opts.NoProject && opts.Lambda > 0 && !certify.PremiseHolds(st, req.radius)
+	if opts.SkipSpectral {
+		report("the premise fails, so Δ = 2C: skipping the ‖H‖ and λ_min estimates (--estimate-spectrum keeps them)")
+	}
 	var stageStart time.Time
 	opts.Progress = func(p unlearn.NewtonProgress) {
 		switch {
@@ -209,8 +218,11 @@ func boundInputs(req *updateRequest, d unlearn.Diagnosis, r *unlearn.NewtonResul
 			Residual:    r.Solve.Residual,
 			HVPs:        r.Solve.HVPs,
 		},
-		Projected:    r.Projected || (!req.newton.NoProject && req.radius > 0),
+		Projected:    !req.newton.NoProject && req.radius > 0,
 		Stationarity: certify.Stationarity{GradNorm: d.GradNorm, GradTol: req.gradTol, WNorm: d.Norm},
+	}
+	if in.LambdaMinMethod == "" {
+		in.LambdaMinMethod = certify.LambdaMinUnneeded
 	}
 	in.MSource = certify.MEstimated
 	if req.newton.M > 0 {
