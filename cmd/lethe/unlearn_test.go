@@ -246,3 +246,38 @@ func TestUnlearnBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestUnlearnSkipsSpectrumWhenItCannotMatter: with λ given and a model that
+// is not stationary, Δ = 2C whatever ‖H‖ and λ_min are, so they are not
+// estimated, the certificate says so, and it still verifies.
+func TestUnlearnSkipsSpectrumWhenItCannotMatter(t *testing.T) {
+	requireORT(t)
+	dir, data, forget := unlearnSetup(t)
+	out := filepath.Join(dir, "skip.onnx")
+	if code, _, stderr := lethe(t, unlearnArgs(data, forget, out, "--lambda", "0.01")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	c, err := certify.Read(certPathFor(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Bound
+	if b.LambdaMinMethod != certify.LambdaMinUnneeded || b.MSource != certify.MUnneeded || b.Active != certify.ActiveTrivial || b.PremiseHolds {
+		t.Fatalf("bound %+v", b)
+	}
+	if code, stdout, _ := lethe(t, "verify", out); code != 0 {
+		t.Fatalf("verify: %s", stdout)
+	}
+	// --estimate-spectrum keeps the estimates.
+	out2 := filepath.Join(dir, "kept.onnx")
+	if code, _, stderr := lethe(t, unlearnArgs(data, forget, out2, "--lambda", "0.01", "--estimate-spectrum")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	c2, err := certify.Read(certPathFor(out2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Bound.LambdaMinMethod == certify.LambdaMinUnneeded {
+		t.Errorf("--estimate-spectrum did not estimate λ_min")
+	}
+}
