@@ -148,6 +148,15 @@ type workerResult struct {
 // parallel runs fn for every chunk, worker w taking chunks w, w+W, w+2W, ...
 func parallel(ctx context.Context, chunks, workers int, fn func(w, chunk int) error) []error {
 	errs := make([]error, workers)
+	if workers == 1 {
+		// One worker runs here: small batches (LiSSA's) pay no goroutine hand-off.
+		for j := 0; j < chunks && errs[0] == nil; j++ {
+			if errs[0] = ctx.Err(); errs[0] == nil {
+				errs[0] = fn(0, j)
+			}
+		}
+		return errs
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
