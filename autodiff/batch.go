@@ -29,8 +29,8 @@ func (p *program[T]) dataInput(sample []int, n int) (inputSlot, []int, error) {
 
 // pass runs forward and, when y is given, the loss and backward pass over one
 // batch. It returns the batch's loss sum scaled by scale.
-func (r *run[T]) pass(in inputSlot, x []float32, shape []int, y []int64, loss Loss, scale float64, tangents []*Tensor[T]) (float64, error) {
-	r.begin(tangents)
+func (r *run[T]) pass(in inputSlot, x []float32, shape []int, y []int64, loss Loss, scale float64, tangents []*Tensor[T], wantGrad bool) (float64, error) {
+	r.begin(tangents, wantGrad)
 	xt := &Tensor[T]{Shape: shape}
 	if same, ok := any(x).([]T); ok {
 		xt.Data = same // float32 programs read the batch in place
@@ -136,7 +136,7 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 		if err != nil {
 			return err
 		}
-		l, err := runs[w].pass(in, x, shape, y, job.opts.Loss, 1/float64(n), tangents)
+		l, err := runs[w].pass(in, x, shape, y, job.opts.Loss, 1/float64(n), tangents, job.grad != nil || job.v == nil)
 		if err != nil {
 			return err
 		}
@@ -200,7 +200,7 @@ func (c *compiled[T]) forwardBatches(job *evalJob, sink func(first int, out []fl
 		if err != nil {
 			return err
 		}
-		if _, err := r.pass(in, x, shape, nil, 0, 0, nil); err != nil {
+		if _, err := r.pass(in, x, shape, nil, 0, 0, nil, false); err != nil {
 			return err
 		}
 		out := r.vals[c.p.outputs[0]]

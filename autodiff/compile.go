@@ -18,6 +18,7 @@ type program[T Float] struct {
 	params       []paramSlot
 	values       []*Tensor[T] // current parameter values, by param
 	needGrad     []bool       // by slot: the value depends on a trainable parameter
+	isParam      []bool       // by slot: a trainable parameter
 	lossSlot     int          // the first output, or the logits feeding a final Softmax
 	finalSoftmax bool         // the first output is Softmax(lossSlot)
 }
@@ -229,6 +230,7 @@ func instantiate[T Float](p *graphPlan, pick func(kernels) kernel[T]) (*program[
 		inputs:       p.inputs,
 		outputs:      p.outputs,
 		needGrad:     make([]bool, len(p.slotName)),
+		isParam:      make([]bool, len(p.slotName)),
 		lossSlot:     p.lossSlot,
 		finalSoftmax: p.softmax,
 	}
@@ -248,6 +250,7 @@ func instantiate[T Float](p *graphPlan, pick func(kernels) kernel[T]) (*program[
 		prog.params = append(prog.params, paramSlot{slot: s, shape: shape, offset: q.Offset, size: q.Size})
 		prog.values = append(prog.values, &Tensor[T]{Shape: shape, Data: make([]T, q.Size)})
 		prog.needGrad[s] = true
+		prog.isParam[s] = true
 	}
 	for i, n := range p.nodes {
 		c := cnode[T]{name: n.Name, op: n.OpType, k: pick(p.kernels[i])}

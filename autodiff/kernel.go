@@ -131,5 +131,18 @@ func (c *ctx[T]) zeros(shape []int) *Tensor[T] {
 	return &Tensor[T]{Shape: shape, Data: c.r.ar.allocZero(numel(shape))}
 }
 
+// primal reports whether the primal adjoint of input i is needed. It is not
+// when the input is a trainable parameter and the pass computes only an HVP:
+// a parameter's adjoint is read only as the gradient, while intermediate
+// values' adjoints feed the tangent rules. Kernels may then leave that
+// adjoint's data undefined and skip its cost (a weight gradient's GEMM).
+func (c *ctx[T]) primal(i int) bool {
+	if c.r.wantGrad {
+		return true
+	}
+	s := c.r.p.nodes[c.node].in[i]
+	return s < 0 || !c.r.p.isParam[s]
+}
+
 // state returns the node's state slot, which persists across passes of one run.
 func (c *ctx[T]) state() *any { return &c.r.state[c.node] }

@@ -86,7 +86,7 @@ func newHarness(t *testing.T, c opCase) *opHarness {
 	if err != nil {
 		t.Fatalf("%s: build: %v", c.name, err)
 	}
-	return &opHarness{k: ks.k64, r: &run[float64]{state: make([]any, 1)}, out: nout}
+	return &opHarness{k: ks.k64, r: &run[float64]{state: make([]any, 1), wantGrad: true}, out: nout}
 }
 
 // eval runs forward (with tangents v on the diff inputs when v != nil).

@@ -311,7 +311,9 @@ func (k *convKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bo
 	}
 	if need[1] {
 		gw := floatVal(c.zeros(w.f.Shape), nil)
-		k.gradW(c, d, gw.f.Data, x.f.Data, g.f.Data)
+		if c.primal(1) {
+			k.gradW(c, d, gw.f.Data, x.f.Data, g.f.Data)
+		}
 		if tan && (g.dot != nil || x.dot != nil) {
 			gw.dot = c.zeros(w.f.Shape)
 			if g.dot != nil {

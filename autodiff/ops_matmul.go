@@ -82,12 +82,15 @@ func bilinearForward[T Float](c *ctx[T], p *mmPlan, a, b *value[T], y *value[T])
 	}
 }
 
-// bilinearBackward returns Ā, B̄ (where needed) and their tangents.
+// bilinearBackward returns Ā, B̄ (where needed) and their tangents; a
+// primal adjoint that ctx.primal says nobody reads is left uncomputed.
 func bilinearBackward[T Float](c *ctx[T], p *mmPlan, a, b, g *value[T], needA, needB bool) (*value[T], *value[T]) {
 	var ga, gb *value[T]
 	if needA {
 		ga = floatVal(c.zeros(a.f.Shape), nil)
-		mmGradA(p, ga.f.Data, g.f.Data, b.f.Data)
+		if c.primal(0) {
+			mmGradA(p, ga.f.Data, g.f.Data, b.f.Data)
+		}
 		if c.tangent() && (g.dot != nil || b.dot != nil) {
 			ga.dot = c.zeros(a.f.Shape)
 			if g.dot != nil {
@@ -100,7 +103,9 @@ func bilinearBackward[T Float](c *ctx[T], p *mmPlan, a, b, g *value[T], needA, n
 	}
 	if needB {
 		gb = floatVal(c.zeros(b.f.Shape), nil)
-		mmGradB(p, gb.f.Data, a.f.Data, g.f.Data)
+		if c.primal(1) {
+			mmGradB(p, gb.f.Data, a.f.Data, g.f.Data)
+		}
 		if c.tangent() && (g.dot != nil || a.dot != nil) {
 			gb.dot = c.zeros(b.f.Shape)
 			if g.dot != nil {

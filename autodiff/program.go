@@ -192,7 +192,7 @@ func (c *compiled[T]) setParams(w []float64) {
 func (c *compiled[T]) runTensors(inputs map[string]*onnxio.Tensor) ([]*onnxio.Tensor, error) {
 	r := c.getRun()
 	defer c.putRun(r)
-	r.begin(nil)
+	r.begin(nil, false)
 	for _, in := range c.p.inputs {
 		t, ok := inputs[in.name]
 		if !ok {
