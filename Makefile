@@ -28,7 +28,7 @@ test-short:
 	$(GO) test $(GOFLAGS_TAGS) -short ./...
 
 demo: setup build
-	bin/lethe demo
+	bin/lethe demo --out out/demo
 
 bench: setup-bench build
 	bench/run.sh
@@ -36,8 +36,8 @@ bench: setup-bench build
 fuzz:
 	$(GO) test $(GOFLAGS_TAGS) ./onnxio -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 5m
 
-reproduce: setup-bench build
-	bin/lethe demo --reproduce --out results
+reproduce: setup build
+	bin/lethe demo --reproduce --out results --work out/reproduce
 
 fmt:
 	gofmt -w $$(git ls-files '*.go' | grep -v '\.pb\.go$$')

@@ -38,23 +38,29 @@ var demoEpsilons = []float64{0.1, 0.3, 1, 3, 10, 30, 100}
 // metadata (lethe.radius, lethe.l2) or models/train.py's (train.radius_C,
 // train.l2_mu).
 type modelCard struct {
-	Radius    float64
-	L2        float64
-	Epochs    int
-	LR        float64
-	BatchSize int
+	Radius float64
+	L2     float64
+	Recipe retrainRecipe
 }
+
+// retrainRecipe is the projected-Adam recipe of the retrain reference.
+type retrainRecipe struct {
+	Epochs    int     `json:"epochs"`
+	LR        float64 `json:"lr"`
+	BatchSize int     `json:"batch_size"`
+}
+
+// paperRecipe is the training recipe of the paper's code (Zhang et al.,
+// ICML 2024, train.py): Adam, learning rate 0.01, batches of 128, 30 epochs.
+var paperRecipe = retrainRecipe{Epochs: 30, LR: 0.01, BatchSize: 128}
 
 // bundledCards are the cards of the bundled models by file name: both are
-// trained by models/train.py with the recipe of the paper's code, projected
-// Adam, learning rate 0.01, batches of 128, 30 epochs, μ = 5e-4, C = 20.
+// trained by models/train.py in the ball C = 20 with μ = 5e-4, starting with
+// the paper's recipe (which retraining repeats).
 var bundledCards = map[string]modelCard{
-	"mnist_mlp.onnx":   {Radius: 20, L2: 5e-4, Epochs: 30, LR: 0.01, BatchSize: 128},
-	"fashion_cnn.onnx": {Radius: 20, L2: 5e-4, Epochs: 30, LR: 0.01, BatchSize: 128},
+	"mnist_mlp.onnx":   {Radius: 20, L2: 5e-4, Recipe: paperRecipe},
+	"fashion_cnn.onnx": {Radius: 20, L2: 5e-4, Recipe: paperRecipe},
 }
-
-// paperRecipe is the retrain recipe for a model without a card.
-var paperRecipe = modelCard{Epochs: 30, LR: 0.01, BatchSize: 128}
 
 // demoOptions are the inputs of `lethe demo`.
 type demoOptions struct {
@@ -124,8 +130,15 @@ with its plots; models and certificates go to --work.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.l2Set = cmd.Flags().Changed("l2")
-			if !cmd.Flags().Changed("out") && o.Reproduce {
-				o.Out = "results"
+			if o.Reproduce {
+				for _, f := range []string{"model", "data", "test"} {
+					if cmd.Flags().Changed(f) {
+						return usageErrorf("demo: --%s does not apply to --reproduce, which runs the bundled models on their data sets", f)
+					}
+				}
+				if !cmd.Flags().Changed("out") {
+					o.Out = "results"
+				}
 			}
 			if err := o.Validate(); err != nil {
 				return err
@@ -199,7 +212,10 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		return failed(fmt.Errorf("demo: %w", err))
 	}
 	started := time.Now()
-	setup := demoSetup{Name: "MNIST MLP", Slug: slugOf(o.Model), Model: o.Model, Train: o.Data, Test: o.Test}
+	setup := demoSetup{Name: slugOf(o.Model) + " on " + o.Data, Slug: slugOf(o.Model), Model: o.Model, Train: o.Data, Test: o.Test}
+	if filepath.Base(o.Model) == "mnist_mlp.onnx" && o.Data == "mnist:train" {
+		setup.Name = "MNIST MLP"
+	}
 	r, err := runSetup(ctx, o, setup, o.Out)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/lethe-ml/lethe/audit"
 	"github.com/lethe-ml/lethe/certify"
 	"github.com/lethe-ml/lethe/onnxio"
+	"github.com/lethe-ml/lethe/unlearn"
 )
 
 // Output files of a demo run, in its folder.
@@ -243,12 +244,18 @@ func (r *demoRun) notes() []string {
 	if cert := r.row(kindCertified); cert != nil && u.noise.sigma > 0 {
 		noiseNorm := u.noise.sigma * math.Sqrt(float64(P))
 		var what string
-		switch b.Active {
-		case certify.ActiveTrivial:
-			what = fmt.Sprintf("Δ = %.4g is the trivial bound 2C (C = %g): the theorem's bound Δ_thm = 2C(MC + λ)/(λ + λ_min) = %.4g (M ≈ %.3g %s, λ = %.3g, λ_min ≈ %.3g) is larger, as expected for a deep network whose Hessian is not positive definite (λ_min ≤ MC)",
-				b.Sensitivity, b.C, b.Theorem, b.M, b.MSource, b.Lambda, b.LambdaMin)
+		switch {
+		case b.Active == certify.ActiveTrivial && !b.PremiseHolds:
+			what = fmt.Sprintf("Δ = %.4g is the trivial bound 2C (C = %g), because the theorem's interior-stationarity premise fails (see below) and only 2C is then rigorous", b.Sensitivity, b.C)
+			if b.LambdaMinMethod != certify.LambdaMinUnneeded && b.LambdaMin <= 0 && b.Lambda+b.LambdaMin > 0 {
+				what += fmt.Sprintf("; the theorem's bound would not be smaller anyway: λ_min ≈ %.3g ≤ 0, so 2C(MC + λ)/(λ + λ_min) ≥ 2Cλ/(λ + λ_min) = %.4g ≥ 2C for every M ≥ 0 (λ = %.3g), as is typical for a deep network whose Hessian is not positive definite",
+					b.LambdaMin, 2*b.C*b.Lambda/(b.Lambda+b.LambdaMin), b.Lambda)
+			}
+		case b.Active == certify.ActiveTrivial:
+			what = fmt.Sprintf("Δ = %.4g is the trivial bound 2C (C = %g): the theorem's bound plus the solver term, %.4g (M ≈ %.3g, %s; λ = %.3g, λ_min ≈ %.3g), is larger",
+				b.Sensitivity, b.C, b.Theorem+b.Residual, b.M, b.MSource, b.Lambda, b.LambdaMin)
 		default:
-			what = fmt.Sprintf("Δ = %.4g is the theorem's bound plus the solver's residual term", b.Sensitivity)
+			what = fmt.Sprintf("Δ = %.4g is the theorem's bound plus the solver's residual term (M ≈ %.3g, %s)", b.Sensitivity, b.M, b.MSource)
 		}
 		n = append(n, fmt.Sprintf("Certified row: %s. At (ε, δ) = (%s, %g) the analytic Gaussian mechanism needs σ = %.4g; over %d parameters the noise has norm ≈ σ√P = %.4g, against ‖w‖ ≤ C = %g. Its test accuracy is %s: this is the honest price of the guarantee when 2C carries it, not a bug.",
 			what, formatEpsilon(u.noise.epsilon), r.o.Delta, u.noise.sigma, P, noiseNorm, b.C, pct(cert.Metrics.Test)))
@@ -257,7 +264,23 @@ func (r *demoRun) notes() []string {
 		n = append(n, fmt.Sprintf("The paper's fixed σ = %g is not calibrated to any privacy budget: with the same Δ = %.4g and δ = %g it gives ε = %s, a vacuous guarantee. Its row shows what the Newton step with a little noise achieves, with no certification claim.",
 			paperSigma, b.Sensitivity, r.o.Delta, formatEpsilon(r.fixedEpsilon)))
 	}
-	n = append(n, "The noise-free row is w̃, the Newton step before noise: NOT certified (anyone holding w̃ and the retrained model can tell them apart); it is shown to separate what the step does from what the noise does.")
+	n = append(n, fmt.Sprintf("The noise-free row is w̃, the Newton step before noise: NOT certified (anyone holding w̃ and the retrained model can tell them apart); it is shown to separate what the step does from what the noise does. The step moved the parameters by ‖u‖ = %.4g (‖w*‖ = %.4g): removing %d of %d samples moves the optimum little, while the certified noise has norm ≈ %.4g.",
+		u.newton.StepNorm, unlearn.Norm(r.w0), len(r.forget.Indices), r.ws.data.Len(), u.noise.sigma*math.Sqrt(float64(P))))
+	if rt := r.row(kindRetrain); rt != nil && r.retrainRes != nil {
+		orig := r.row(kindOriginal)
+		n = append(n, fmt.Sprintf("The retrained reference follows the retrain recipe from a fresh initialisation (projected Adam, lr %g, batch %d, %d epochs, in the same ball); it ends at ‖∇L(w, D_r)‖ = %.3g with test accuracy %s against the original's %s. It is a different local minimum, so every model's distance to it is of the order of the ball's size; the distance measures closeness to this one retrained model, not to the unlearning target.",
+			r.recipe.LR, r.recipe.BatchSize, r.recipe.Epochs, r.retrainRes.GradNorm, pct(rt.Metrics.Test), pct(orig.Metrics.Test)))
+	}
+	var stages []string
+	if b.LambdaMinMethod != certify.LambdaMinUnneeded {
+		stages = append(stages, "power iteration for ‖H‖", "Lanczos for λ_min")
+	}
+	stages = append(stages, "the "+b.Solver.Name+" solve")
+	if b.MSource == certify.MEstimated {
+		stages = append(stages, "the M estimate")
+	}
+	n = append(n, fmt.Sprintf("Time: the certified update took %s for %d full-data Hessian-vector products (%s), retraining from scratch %s with lethe's engine.",
+		formatSeconds(u.elapsed.Seconds()), u.newton.HVPs, strings.Join(stages, ", "), formatSeconds(r.retrainTime.Seconds())))
 	if r.setup.Baselines {
 		n = append(n, "Fine-tune (projected Adam on D_r from w*) and negative gradient (projected SGD ascent on D_u from w*) are heuristic baselines with no guarantee of any kind.")
 	}
@@ -290,9 +313,15 @@ func (r *demoRun) miaNote() string {
 		}
 		parts = append(parts, s)
 	}
-	return fmt.Sprintf("Membership inference (AUC loss/posterior; 0.5 is chance; members: %d forgotten samples, non-members: %d test samples, half fitted and half scored, so ±%.2f is sampling noise): %s. "+
+	noise := aucNoise(min(len(r.set.forgotten), r.test.Len()) / 2)
+	s := fmt.Sprintf("Membership inference (AUC loss/posterior; 0.5 is chance; members: %d forgotten samples, non-members: %d test samples, half fitted and half scored, so ±%.2f is sampling noise): %s. "+
 		"The forgotten samples should look like test samples to an unlearned model, as they do to the retrained one; a model whose AUC equals retrain's leaks no more than retraining, which is the most any unlearning can promise.",
-		len(r.set.forgotten), r.test.Len(), aucNoise(min(len(r.set.forgotten), r.test.Len())/2), strings.Join(parts, "; "))
+		len(r.set.forgotten), r.test.Len(), noise, strings.Join(parts, "; "))
+	if o := r.row(kindOriginal); o != nil && o.Metrics.MIALoss != nil && o.Metrics.MIAPosterior != nil &&
+		math.Abs(o.Metrics.MIALoss.AUC-0.5) <= noise && math.Abs(o.Metrics.MIAPosterior.AUC-0.5) <= noise {
+		s += " Here even the original model, which trained on the forgotten samples, is within sampling noise of chance: these attacks cannot detect its members, so they cannot tell good unlearning from bad in this setting either; the accuracies and the certificate carry the comparison."
+	}
+	return s
 }
 
 // aucNoise is about two standard errors of an AUC near 0.5 with n scored
@@ -330,14 +359,22 @@ func (r *demoRun) summary() audit.RunSummary {
 	if !c.Certified {
 		s.Epsilon = math.NaN()
 	}
+	mValue := fmt.Sprintf("%.4g", c.Bound.M)
+	if c.Bound.MSource == certify.MUnneeded {
+		mValue = "not estimated (cannot change Δ)"
+	}
+	lminValue, hValue := fmt.Sprintf("%.4g", u.newton.LambdaMin.Value), fmt.Sprintf("%.4g", u.newton.HessianNorm.Value)
+	if c.Bound.LambdaMinMethod == certify.LambdaMinUnneeded {
+		lminValue, hValue = certify.LambdaMinUnneeded, certify.LambdaMinUnneeded
+	}
 	s.Extra = []audit.Field{
 		{Name: "status", Value: c.Status},
 		{Name: "radius C", Value: fmt.Sprintf("%g (%s)", r.C, r.cSource)},
 		{Name: "L2 weight μ", Value: fmt.Sprintf("%g (%s)", r.mu, r.muSource)},
 		{Name: "λ", Value: fmt.Sprintf("%.4g (auto: %v)", u.newton.Lambda, u.newton.LambdaAuto)},
-		{Name: "λ_min (Lanczos)", Value: fmt.Sprintf("%.4g", u.newton.LambdaMin.Value)},
-		{Name: "‖H‖ (power iteration)", Value: fmt.Sprintf("%.4g", u.newton.HessianNorm.Value)},
-		{Name: "M (" + string(c.Bound.MSource) + ")", Value: fmt.Sprintf("%.4g", c.Bound.M)},
+		{Name: "λ_min (Lanczos)", Value: lminValue},
+		{Name: "‖H‖ (power iteration)", Value: hValue},
+		{Name: "M (" + string(c.Bound.MSource) + ")", Value: mValue},
 		{Name: "solver", Value: fmt.Sprintf("%s, %d iterations, ρ = %.3g", c.Bound.Solver.Name, c.Bound.Solver.Iterations, c.Bound.Solver.Residual)},
 		{Name: "‖∇L(w*, D)‖", Value: fmt.Sprintf("%.4g", c.Bound.Stationarity.GradNorm)},
 		{Name: "Newton step ‖u‖", Value: fmt.Sprintf("%.4g", u.newton.StepNorm)},
@@ -444,7 +481,7 @@ type demoResult struct {
 	RadiusSource string          `json:"radius_source"`
 	L2           float64         `json:"l2"`
 	L2Source     string          `json:"l2_source"`
-	Retrain      modelCard       `json:"retrain_recipe"`
+	Retrain      retrainRecipe   `json:"retrain_recipe"`
 	Status       string          `json:"status"`
 	Certified    bool            `json:"certified"`
 	Premise      string          `json:"premise"`

@@ -48,6 +48,10 @@ type demoSetup struct {
 	Train     string // its training data
 	Test      string // held-out data
 	Baselines bool   // add the fine-tune and negative-gradient rows
+	// UnlearnFlags are extra flags of the certified update (lethe unlearn's
+	// flags), e.g. fewer pairs for the M estimate where Hessian-vector
+	// products are expensive.
+	UnlearnFlags []string
 }
 
 // rowKind says what a row of the results table is.
@@ -96,14 +100,15 @@ type demoRun struct {
 
 	trainSpec, testSpec string // the data as used (--quick: .npz files in dir)
 	ws                  *workspace
-	test                dataset.Source
+	test                dataset.Source // shaped to the model's input
+	testSrc             dataset.Source // as opened, for closing
 	set                 *evalSet
 	forget              *dataset.ForgetSet
 	forgetPath          string
 
 	C, mu             float64
 	cSource, muSource string
-	recipe            modelCard
+	recipe            retrainRecipe
 
 	w0          []float64
 	original    *modelOutputs
@@ -116,6 +121,7 @@ type demoRun struct {
 	retrainPath string
 	wRetrain    []float64
 	retrainTime time.Duration
+	retrainRes  *unlearn.TrainResult
 
 	rows         []*demoRow
 	sweep        []sweepPoint
@@ -138,10 +144,10 @@ func (r *demoRun) logf(format string, args ...any) {
 // forget list to dir. The plots and report are written by writeOutputs.
 func runSetup(ctx context.Context, o *demoOptions, setup demoSetup, dir string) (*demoRun, error) {
 	r := &demoRun{o: o, setup: setup, dir: dir, trainSpec: setup.Train, testSpec: setup.Test}
+	defer r.close()
 	if err := r.open(); err != nil {
 		return nil, err
 	}
-	defer r.close()
 	steps := []func(context.Context) error{
 		r.chooseForget, r.measureOriginal, r.certifiedRelease, r.runVerifyChecks, r.retrain,
 		r.variants, r.baselines, r.measure, r.sweepEpsilon,
@@ -155,8 +161,8 @@ func runSetup(ctx context.Context, o *demoOptions, setup demoSetup, dir string) 
 }
 
 func (r *demoRun) close() {
-	if r.test != nil {
-		dataset.Close(r.test)
+	if r.testSrc != nil {
+		dataset.Close(r.testSrc)
 	}
 	if r.ws != nil {
 		r.ws.close()
@@ -180,12 +186,10 @@ func (r *demoRun) open() error {
 		return err
 	}
 	r.ws = ws
-	src, err := dataset.Open(r.testSpec, dataset.Options{})
-	if err != nil {
+	if r.testSrc, err = dataset.Open(r.testSpec, dataset.Options{}); err != nil {
 		return badInput(err)
 	}
-	if r.test, err = fitData(ws.model, r.setup.Model, src, r.testSpec); err != nil {
-		dataset.Close(src)
+	if r.test, err = fitData(ws.model, r.setup.Model, r.testSrc, r.testSpec); err != nil {
 		return err
 	}
 	if err := r.resolveCard(); err != nil {
@@ -247,7 +251,7 @@ func (r *demoRun) resolveCard() error {
 	card, hasCard := bundledCards[filepath.Base(r.setup.Model)]
 	r.recipe = paperRecipe
 	if hasCard {
-		r.recipe = card
+		r.recipe = card.Recipe
 	}
 	if r.o.Epochs > 0 {
 		r.recipe.Epochs = r.o.Epochs
@@ -357,6 +361,7 @@ func (r *demoRun) certifiedRelease(ctx context.Context) error {
 	if r.o.engine.Threads > 0 {
 		r.unlearnArgs = append(r.unlearnArgs, "--threads", strconv.Itoa(r.o.engine.Threads))
 	}
+	r.unlearnArgs = append(r.unlearnArgs, r.setup.UnlearnFlags...)
 	uo, err := parseCommand(func(run func(*unlearnOptions) error) *cobra.Command {
 		return newUnlearnCmd(r.o.io, r.o.global, run)
 	}, r.unlearnArgs[1:])
@@ -490,8 +495,9 @@ func (r *demoRun) retrain(ctx context.Context) error {
 	w := r.ws.prog.FreshParams(rand.New(rand.NewPCG(r.o.RetrainSeed, demoRetrainStream)))
 	rc := r.recipe
 	steps := rc.Epochs * ((len(r.set.retained) + rc.BatchSize - 1) / rc.BatchSize)
-	p := r.step(fmt.Sprintf("retraining from scratch on D_r: projected Adam, lr %g, batch %d, %d epochs, C = %g, μ = %g",
-		rc.LR, rc.BatchSize, rc.Epochs, r.C, r.mu), steps)
+	r.logf("%s: retrain recipe: fresh initialisation (seed %d), projected Adam, lr %g, batch %d, %d epochs, C = %g, μ = %g",
+		r.setup.Name, r.o.RetrainSeed, rc.LR, rc.BatchSize, rc.Epochs, r.C, r.mu)
+	p := r.step("retraining from scratch on D_r", steps)
 	res, err := unlearn.Train(ctx, obj, w, unlearn.TrainOptions{
 		LearningRate: rc.LR, BatchSize: rc.BatchSize, Epochs: rc.Epochs, Radius: r.C, Seed: r.o.RetrainSeed,
 		Progress: func(tp unlearn.TrainProgress) {
@@ -503,7 +509,7 @@ func (r *demoRun) retrain(ctx context.Context) error {
 	}
 	r.retrainTime = p.done(fmt.Sprintf("loss %.4g on D_r, ‖∇‖ %.3g, ‖w‖ %.4g", res.Loss, res.GradNorm, res.Norm))
 	r.timings = append(r.timings, audit.Timing{Name: "retraining", Duration: r.retrainTime})
-	r.wRetrain = w
+	r.wRetrain, r.retrainRes = w, res
 	m := r.ws.model.Clone()
 	if err := m.SetParamVector(r.ws.prog.Params(), w); err != nil {
 		return failed(err)

@@ -337,11 +337,27 @@ func (s *evalSet) measure(out, original *modelOutputs, mode posteriorMode, seed 
 		members = audit.Posteriors{Original: audit.Softmax(nil, original.forgotten, s.classes), Unlearned: audit.Softmax(nil, out.forgotten, s.classes)}
 		nonMembers = audit.Posteriors{Original: audit.Softmax(nil, original.test, s.classes), Unlearned: audit.Softmax(nil, out.test, s.classes)}
 	}
-	if r, err = audit.PosteriorAttack(members, nonMembers, s.classes, opts); err != nil {
+	if r, err = posteriorAttack(members, nonMembers, s.classes, seed); err != nil {
 		return nil, attackError(err)
 	}
 	m.MIAPosterior = newAttackMetrics(r)
 	return m, nil
+}
+
+// posteriorAttack runs audit.PosteriorAttack. Its logistic regression stops
+// at a gradient max-norm of 1e-9 by default, which rounding can keep out of
+// reach when features are nearly collinear (two almost equal softmax
+// vectors, as for a model close to the original): the fit then ends a hair
+// above the tolerance, e.g. at 1.5e-9, with ErrNotConverged. On that error
+// the attack is refitted with a tolerance of 1e-6 on the mean objective's
+// gradient, far below what changes a score's ranking, and more iterations.
+func posteriorAttack(members, nonMembers audit.Posteriors, classes int, seed uint64) (audit.AttackResult, error) {
+	r, err := audit.PosteriorAttack(members, nonMembers, classes, &audit.AttackOptions{Seed: seed})
+	if errors.Is(err, audit.ErrNotConverged) {
+		r, err = audit.PosteriorAttack(members, nonMembers, classes, &audit.AttackOptions{Seed: seed,
+			Logistic: audit.LogisticOptions{Tolerance: 1e-6, MaxIterations: 500}})
+	}
+	return r, err
 }
 
 // attackError classifies an attack's error: too few samples is the user's
