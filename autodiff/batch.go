@@ -102,7 +102,7 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 		}
 	}
 	ss := numel(sample)
-	chunk, chunks, workers := split(n, job.opts.batchSize(), job.opts.threads())
+	chunk, chunks, workers := split(n, min(job.opts.batchSize(), c.chunkCap(in, sample)), job.opts.threads())
 	res := make([]workerResult, workers)
 	runs := make([]*run[T], workers)
 	for w := range res {
@@ -186,7 +186,7 @@ func (c *compiled[T]) forwardBatches(job *evalJob, sink func(first int, out []fl
 		return err
 	}
 	ss := numel(sample)
-	chunk, chunks, workers := split(n, job.opts.batchSize(), job.opts.threads())
+	chunk, chunks, workers := split(n, min(job.opts.batchSize(), c.chunkCap(in, sample)), job.opts.threads())
 	var mu sync.Mutex
 	errs := parallel(job.ctx, chunks, workers, func(w, j int) error {
 		r := c.getRun()

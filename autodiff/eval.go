@@ -86,8 +86,12 @@ func (p *Program) Forward(x []float32, sampleShape []int, n int) ([]float32, []i
 	var out []float32
 	var shape []int
 	data := &memData{x: x, shape: sampleShape, n: n}
-	err := p.Predict(context.Background(), data, nil, EvalOptions{BatchSize: max(n, 1), Threads: 1}, func(_ int, o []float32, s []int) error {
-		out, shape = append([]float32(nil), o...), append([]int(nil), s...)
+	err := p.Predict(context.Background(), data, nil, EvalOptions{BatchSize: max(n, 1), Threads: 1}, func(first int, o []float32, s []int) error {
+		per := numel(s[1:])
+		if out == nil {
+			out, shape = make([]float32, n*per), append([]int{n}, s[1:]...)
+		}
+		copy(out[first*per:], o)
 		return nil
 	})
 	return out, shape, err

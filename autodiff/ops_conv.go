@@ -82,27 +82,41 @@ func im2col[T Float](col, x []T, cg int, g window, ld int) {
 		for i := 0; i < g.kh; i++ {
 			for j := 0; j < g.kw; j++ {
 				row := col[((c*g.kh+i)*g.kw+j)*ld:][:hw]
+				x0 := -g.pl + j*g.dw // input column of output column 0
+				lo, hi := g.validCols(x0)
 				for oy := 0; oy < g.oh; oy++ {
 					iy := oy*g.sh - g.pt + i*g.dh
 					dst := row[oy*g.ow : (oy+1)*g.ow]
-					if iy < 0 || iy >= g.h {
+					if iy < 0 || iy >= g.h || lo >= hi {
 						clear(dst)
 						continue
 					}
-					src := xc[iy*g.w:]
-					ix := -g.pl + j*g.dw
-					for ox := range dst {
-						if ix >= 0 && ix < g.w {
-							dst[ox] = src[ix]
-						} else {
-							dst[ox] = 0
-						}
-						ix += g.sw
+					clear(dst[:lo])
+					clear(dst[hi:])
+					base := iy*g.w + x0
+					if g.sw == 1 {
+						copy(dst[lo:hi], xc[base+lo:])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						dst[ox] = xc[base+ox*g.sw]
 					}
 				}
 			}
 		}
 	}
+}
+
+// validCols returns the output columns [lo, hi) whose input column
+// x0 + ox·sw falls inside the input (the rest read padding).
+func (g window) validCols(x0 int) (lo, hi int) {
+	if x0 < 0 {
+		lo = (-x0 + g.sw - 1) / g.sw
+	}
+	if last := g.w - 1 - x0; last >= 0 {
+		hi = min(g.ow, last/g.sw+1)
+	}
+	return min(lo, g.ow), hi
 }
 
 // col2im adds a column matrix (rows ld apart) back into one sample's channel

@@ -160,7 +160,8 @@ type compiled[T Float] struct {
 	p        *program[T]
 	mu       sync.Mutex
 	free     []*run[T]
-	tangents sync.Pool // []*Tensor[T], one per parameter
+	tangents sync.Pool      // []*Tensor[T], one per parameter
+	caps     map[string]int // chunkCap per sample shape
 }
 
 func (c *compiled[T]) getRun() *run[T] {
