@@ -4,6 +4,7 @@ export CGO_LDFLAGS ?= -lopenblas
 TAGS ?= openblas
 GO ?= go
 GOFLAGS_TAGS := -tags=$(TAGS)
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 5s
 
 .PHONY: all setup setup-bench build test test-short demo bench fuzz fmt lint generate reproduce clean
@@ -17,7 +18,7 @@ setup-bench:
 	@scripts/setup.sh --bench
 
 build:
-	$(GO) build $(GOFLAGS_TAGS) -o bin/lethe ./cmd/lethe
+	$(GO) build $(GOFLAGS_TAGS) -ldflags "-X main.version=$(VERSION)" -o bin/lethe ./cmd/lethe
 
 test: setup
 	$(GO) vet $(GOFLAGS_TAGS) ./...
