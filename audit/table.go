@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -70,13 +71,24 @@ func (r Row) cells() []string {
 // significant digits; unmeasured values are "—". It returns w's write
 // error, if any.
 func FormatTable(w io.Writer, rows []Row) error {
-	cells := [][]string{tableHeader}
-	for _, r := range rows {
-		c := r.cells()
-		c[0] = strings.ReplaceAll(c[0], "|", `\|`)
-		cells = append(cells, c)
+	body := make([][]string, len(rows))
+	for i, r := range rows {
+		body[i] = r.cells()
 	}
-	width := make([]int, len(tableHeader))
+	return WriteTable(w, tableHeader, body)
+}
+
+// WriteTable writes a Markdown pipe table with columns padded to equal width:
+// the first column left-aligned, the others right-aligned (numbers). A "|"
+// in the first column is escaped.
+func WriteTable(w io.Writer, header []string, body [][]string) error {
+	cells := [][]string{header}
+	for _, row := range body {
+		row = slices.Clone(row)
+		row[0] = strings.ReplaceAll(row[0], "|", `\|`)
+		cells = append(cells, row)
+	}
+	width := make([]int, len(header))
 	for _, row := range cells {
 		for j, c := range row {
 			width[j] = max(width[j], utf8.RuneCountInString(c), 3)

@@ -3,7 +3,6 @@ package autodiff
 import (
 	"context"
 	"fmt"
-	"slices"
 )
 
 // Objective binds a Program to labelled samples as the regularised loss
@@ -12,16 +11,16 @@ import (
 //
 // with S the samples Index of Data (all of them when Index is nil). It
 // implements unlearn.Objective: Eval and HVP take the parameters explicitly
-// and load them into the Program only when they changed since the last call.
-// An Objective owns its Program's parameters while it is used; it is not safe
-// for concurrent use.
+// and load them into the Program only when they differ from those in use.
+// Eval and HVP are safe for concurrent use (calls with different parameters
+// take turns), also across Objectives that share a Program; calling the
+// Program's SetParams directly meanwhile is not.
 type Objective struct {
 	Program *Program
 	Data    Data
 	Index   []int
 	L2      float64 // μ
 	Options EvalOptions
-	loaded  []float64
 }
 
 // Dim is the number of trainable parameters.
@@ -33,21 +32,6 @@ func (o *Objective) Len() int {
 		return len(o.Index)
 	}
 	return o.Data.Len()
-}
-
-// load makes w the program's parameters.
-func (o *Objective) load(w []float64) error {
-	if len(w) != o.Program.Dim() {
-		return fmt.Errorf("autodiff: %d parameters for a model with %d", len(w), o.Program.Dim())
-	}
-	if slices.Equal(o.loaded, w) {
-		return nil
-	}
-	if err := o.Program.SetParams(w); err != nil {
-		return err
-	}
-	o.loaded = append(o.loaded[:0], w...)
-	return nil
 }
 
 // samples maps positions within S to positions in Data.
@@ -71,19 +55,19 @@ func (o *Objective) samples(idx []int) ([]int, error) {
 // Eval returns L(w, S_idx) + (μ/2)‖w‖² and writes its gradient into grad when
 // grad is not nil.
 func (o *Objective) Eval(w []float64, idx []int, grad []float64) (float64, error) {
-	if err := o.load(w); err != nil {
-		return 0, err
-	}
 	s, err := o.samples(idx)
 	if err != nil {
 		return 0, err
 	}
 	var loss float64
-	if grad == nil {
-		loss, err = o.Program.Loss(context.Background(), o.Data, s, o.Options)
-	} else {
-		loss, err = o.Program.Gradient(context.Background(), o.Data, s, o.Options, grad)
-	}
+	err = o.Program.withParams(w, func() (err error) {
+		if grad == nil {
+			loss, err = o.Program.Loss(context.Background(), o.Data, s, o.Options)
+		} else {
+			loss, err = o.Program.Gradient(context.Background(), o.Data, s, o.Options, grad)
+		}
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -102,14 +86,15 @@ func (o *Objective) Eval(w []float64, idx []int, grad []float64) (float64, error
 
 // HVP writes (∇²L(w, S_idx) + μI)·v into dst.
 func (o *Objective) HVP(w []float64, idx []int, v, dst []float64) error {
-	if err := o.load(w); err != nil {
-		return err
-	}
 	s, err := o.samples(idx)
 	if err != nil {
 		return err
 	}
-	if _, err := o.Program.HVP(context.Background(), o.Data, s, o.Options, v, dst, nil); err != nil {
+	err = o.Program.withParams(w, func() error {
+		_, err := o.Program.HVP(context.Background(), o.Data, s, o.Options, v, dst, nil)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	if o.L2 != 0 {

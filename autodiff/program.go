@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/lethe-ml/lethe/onnxio"
@@ -47,7 +48,7 @@ type Options struct {
 // Program is an ONNX graph compiled into a native differentiable program.
 //
 // Evaluation methods are safe for concurrent use; SetParams is not, and must
-// not run concurrently with an evaluation.
+// not run concurrently with an evaluation. An Objective coordinates both.
 type Program struct {
 	precision Precision
 	params    []onnxio.Param
@@ -56,6 +57,9 @@ type Program struct {
 	softmax   bool
 	inits     []initRule
 	e         engine
+
+	mu     sync.RWMutex // held for reading while an Objective evaluates
+	loaded []float64    // the parameters in use, as last set
 }
 
 // InputInfo describes a graph input that is fed with data.
@@ -107,6 +111,7 @@ func Compile(m *onnxio.Model, opts Options) (*Program, error) {
 		return nil, fmt.Errorf("autodiff: %w", err)
 	}
 	prog.e.setParams(w)
+	prog.loaded = w
 	return prog, nil
 }
 
@@ -145,7 +150,31 @@ func (p *Program) SetParams(w []float64) error {
 		return fmt.Errorf("autodiff: %d parameter values for %d parameters", len(w), p.dim)
 	}
 	p.e.setParams(w)
+	p.loaded = append(p.loaded[:0], w...)
 	return nil
+}
+
+// withParams runs fn with w as the parameters, setting them only when they
+// differ from those in use. Concurrent calls with equal w evaluate in
+// parallel; a call with other parameters waits until they are done.
+func (p *Program) withParams(w []float64, fn func() error) error {
+	if len(w) != p.dim {
+		return fmt.Errorf("autodiff: %d parameters for a model with %d", len(w), p.dim)
+	}
+	for {
+		p.mu.RLock()
+		if slices.Equal(p.loaded, w) {
+			defer p.mu.RUnlock()
+			return fn()
+		}
+		p.mu.RUnlock()
+		p.mu.Lock()
+		if err := p.SetParams(w); err != nil {
+			p.mu.Unlock()
+			return err
+		}
+		p.mu.Unlock()
+	}
 }
 
 // Run evaluates the graph on named inputs and returns every graph output.

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
+
+	"gonum.org/v1/gonum/floats"
 )
 
 // LiSSA solves (H + λI)u = g stochastically, exactly as DESIGN.md §1: with a
@@ -46,8 +49,13 @@ type LiSSA struct {
 	Safety float64
 	// Power configures the power iteration of the automatic scale.
 	Power SpectralOptions
-	// Seed seeds the mini-batch sampling.
+	// Seed seeds the mini-batch sampling; repetition k draws from its own
+	// stream, so the result does not depend on Workers' scheduling.
 	Seed uint64
+	// Workers is how many repetitions run at once. Default 1; more requires
+	// an Objective safe for concurrent use (autodiff.Objective is). The
+	// repetitions' sum is taken in a fixed order per worker count.
+	Workers int
 	// Progress, if not nil, is called after every step.
 	Progress func(SolveProgress)
 }
@@ -99,59 +107,48 @@ func (l *LiSSA) Solve(ctx context.Context, p Problem, g []float64) ([]float64, S
 	if nSamples == 0 {
 		return nil, st, errors.New("unlearn: lissa: objective has no samples")
 	}
-	var batch []int // nil = all samples
-	var perm []int
-	if bs < nSamples {
-		batch = make([]int, bs)
-		perm = make([]int, nSamples)
-		for i := range perm {
-			perm[i] = i
+	workers := max(1, min(l.Workers, reps))
+	sums := make([][]float64, workers)
+	counts := make([]counter, workers)
+	errs := make([]error, workers)
+	var mu sync.Mutex
+	report := func(rep, step int) {
+		if l.Progress != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			l.Progress(SolveProgress{Method: "lissa", Iter: step, MaxIter: depth, Repetition: rep, Repetitions: reps,
+				RelResidual: math.NaN()})
 		}
 	}
-	rnd := newRand(l.Seed, streamLissa)
-	gn := Norm(g)
-	u := make([]float64, n)
-	v := make([]float64, n)
-	hv := make([]float64, n)
-	keep := 1 - p.Lambda/s
-	for rep := 1; rep <= reps; rep++ {
-		copy(v, g)
-		for i := 1; i <= depth; i++ {
-			if err := ctx.Err(); err != nil {
-				return nil, st, err
-			}
-			if batch != nil {
-				// Partial Fisher–Yates: perm[:bs] becomes a uniform random subset.
-				for j := 0; j < bs; j++ {
-					k := j + rnd.IntN(nSamples-j)
-					perm[j], perm[k] = perm[k], perm[j]
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	for w := range workers {
+		sums[w] = make([]float64, n)
+		wg.Go(func() {
+			run := lissaRun{l: l, p: p, g: g, scale: s, depth: depth, batch: bs, c: &counts[w], report: report}
+			for rep := w + 1; rep <= reps; rep += workers {
+				if errs[w] = run.repetition(wctx, rep, sums[w]); errs[w] != nil {
+					stop() // the others need not finish
+					return
 				}
-				copy(batch, perm[:bs])
 			}
-			if err := hvp(p.Obj, p.W, batch, 0, v, hv, &c); err != nil {
-				return nil, st, fmt.Errorf("unlearn: lissa step %d: %w", i, err)
-			}
-			// v ← g + v − (H_B v + λv)/s, with ‖v‖² in the same pass: the
-			// divergence check runs every step, and a plain sum of squares
-			// cannot overflow before the check's bound does.
-			var sq float64
-			inv := 1 / s
-			for j, gj := range g {
-				x := gj + keep*v[j] - hv[j]*inv
-				v[j] = x
-				sq += x * x
-			}
-			if vn := math.Sqrt(sq); !isFinite(vn) || vn > lissaGrowth*float64(i+1)*gn {
-				return nil, st, &DivergedError{Method: "lissa", Iter: i, Value: vn, Scale: s}
-			}
-			if l.Progress != nil {
-				l.Progress(SolveProgress{Method: "lissa", Iter: i, MaxIter: depth, Repetition: rep, Repetitions: reps,
-					RelResidual: math.NaN()})
-			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, st, err
+	}
+	for w := range workers {
+		if errs[w] != nil && !errors.Is(errs[w], context.Canceled) {
+			return nil, st, errs[w]
 		}
-		for j := range u {
-			u[j] += v[j]
-		}
+		c.calls += counts[w].calls
+		c.samples += counts[w].samples
+	}
+	u := sums[0]
+	for _, sum := range sums[1:] {
+		floats.Add(u, sum)
 	}
 	for j := range u {
 		u[j] /= s * float64(reps)
@@ -160,4 +157,69 @@ func (l *LiSSA) Solve(ctx context.Context, p Problem, g []float64) ([]float64, S
 		return u, st, err
 	}
 	return u, st, nil
+}
+
+// lissaRun is one worker's state: it runs repetitions one after another.
+type lissaRun struct {
+	l            *LiSSA
+	p            Problem
+	g            []float64
+	scale        float64
+	depth, batch int
+	c            *counter
+	report       func(rep, step int)
+	v, hv        []float64
+	perm, idx    []int
+}
+
+// repetition runs the recursion of repetition rep and adds v_t into sum.
+func (r *lissaRun) repetition(ctx context.Context, rep int, sum []float64) error {
+	n, nSamples := len(r.g), r.p.Obj.Len()
+	if r.v == nil {
+		r.v, r.hv = make([]float64, n), make([]float64, n)
+		if r.batch < nSamples {
+			r.idx, r.perm = make([]int, r.batch), make([]int, nSamples)
+		}
+	}
+	for i := range r.perm {
+		r.perm[i] = i // each repetition's draws depend on its stream alone
+	}
+	rnd := newRand(r.l.Seed, streamLissa+uint64(rep)<<32)
+	gn := Norm(r.g)
+	keep, inv := 1-r.p.Lambda/r.scale, 1/r.scale
+	v, hv := r.v, r.hv
+	copy(v, r.g)
+	for i := 1; i <= r.depth; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var batch []int // nil = all samples
+		if r.idx != nil {
+			// Partial Fisher–Yates: perm[:bs] becomes a uniform random subset.
+			for j := range r.idx {
+				k := j + rnd.IntN(nSamples-j)
+				r.perm[j], r.perm[k] = r.perm[k], r.perm[j]
+			}
+			batch = r.idx
+			copy(batch, r.perm)
+		}
+		if err := hvp(r.p.Obj, r.p.W, batch, 0, v, hv, r.c); err != nil {
+			return fmt.Errorf("unlearn: lissa repetition %d, step %d: %w", rep, i, err)
+		}
+		// v ← g + v − (H_B v + λv)/s, with ‖v‖² in the same pass: the
+		// divergence check runs every step, and a plain sum of squares
+		// cannot overflow before the check's bound does.
+		var sq float64
+		for j, gj := range r.g {
+			x := gj + keep*v[j] - hv[j]*inv
+			v[j] = x
+			sq += x * x
+		}
+		if vn := math.Sqrt(sq); !isFinite(vn) || vn > lissaGrowth*float64(i+1)*gn {
+			return &DivergedError{Method: "lissa", Iter: i, Value: vn, Scale: r.scale}
+		}
+		r.report(rep, i)
+	}
+	floats.Add(sum, v)
+	return nil
 }

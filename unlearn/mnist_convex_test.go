@@ -100,10 +100,11 @@ func TestConvexMNIST(t *testing.T) {
 	}
 
 	// LiSSA with the scale s ≈ 2‖H‖ ≈ 4 contracts its error by 1 − μ/s per
-	// step, so a depth of 2,500 leaves e^−6 of it; batches of 1,000 keep the
-	// sampling noise below that. Short mode runs the paper-sized setting and
-	// only checks the stated tolerance.
-	settings := &unlearn.LiSSA{Depth: 2500, Repetitions: 1, BatchSize: 1000, Seed: 1}
+	// step, so a depth of 2,500 leaves e^−6 of it; batches of 1,000 and two
+	// repetitions keep the sampling noise below that (one repetition lands
+	// 48–81× closer over seeds 1–4, two 61–94×). Short mode runs the
+	// paper-sized setting and only checks the stated tolerance.
+	settings := &unlearn.LiSSA{Depth: 2500, Repetitions: 2, BatchSize: 1000, Seed: 1, Workers: 2}
 	if testing.Short() {
 		settings = &unlearn.LiSSA{Depth: 500, Repetitions: 2, BatchSize: 200, Seed: 1}
 	}

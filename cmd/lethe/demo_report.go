@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lethe-ml/lethe/audit"
 	"github.com/lethe-ml/lethe/certify"
@@ -95,45 +94,13 @@ func formatSeconds(s float64) string {
 	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 }
 
-// writeDemoTable writes rows as a Markdown pipe table padded to equal column
-// widths, so that it reads as plain text too (as audit.FormatTable does).
+// writeDemoTable writes rows as a padded Markdown pipe table.
 func writeDemoTable(w io.Writer, rows []*demoRow) error {
-	cells := [][]string{demoTableHeader}
-	for _, r := range rows {
-		c := r.cells()
-		c[0] = strings.ReplaceAll(c[0], "|", `\|`)
-		cells = append(cells, c)
+	body := make([][]string, len(rows))
+	for i, r := range rows {
+		body[i] = r.cells()
 	}
-	width := make([]int, len(demoTableHeader))
-	for _, row := range cells {
-		for j, c := range row {
-			width[j] = max(width[j], utf8.RuneCountInString(c), 3)
-		}
-	}
-	var b strings.Builder
-	for i, row := range cells {
-		for j, c := range row {
-			pad := strings.Repeat(" ", width[j]-utf8.RuneCountInString(c))
-			if j == 0 {
-				fmt.Fprintf(&b, "| %s%s ", c, pad)
-			} else {
-				fmt.Fprintf(&b, "| %s%s ", pad, c)
-			}
-		}
-		b.WriteString("|\n")
-		if i == 0 {
-			for j := range row {
-				if j == 0 {
-					fmt.Fprintf(&b, "|%s", strings.Repeat("-", width[j]+2))
-				} else {
-					fmt.Fprintf(&b, "|%s:", strings.Repeat("-", width[j]+1))
-				}
-			}
-			b.WriteString("|\n")
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return audit.WriteTable(w, demoTableHeader, body)
 }
 
 // auditRow converts a row for audit's HTML report, whose table has no

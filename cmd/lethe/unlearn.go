@@ -125,7 +125,7 @@ reproducible for tests (NOT private, NOT certified).`,
 	f.Float64Var(&o.CGTol, "cg-tol", 1e-6, "conjugate gradient: relative residual to reach")
 	f.IntVar(&o.CGMaxIter, "cg-max-iter", 200, "conjugate gradient: maximum iterations")
 	f.IntVar(&o.LiSSADepth, "lissa-depth", 1000, "LiSSA: recursion depth t")
-	f.IntVar(&o.LiSSARepetitions, "lissa-repetitions", 10, "LiSSA: independent repetitions r")
+	f.IntVar(&o.LiSSARepetitions, "lissa-repetitions", 10, "LiSSA: independent repetitions r, run --threads at a time")
 	f.IntVar(&o.LiSSABatch, "lissa-batch", 10, "LiSSA: mini-batch size")
 	f.Float64Var(&o.LiSSAScale, "lissa-scale", 0, "LiSSA: scale s ≥ ‖H + λI‖ (default: 2(‖H‖ + λ) from power iteration)")
 	f.Float64Var(&o.HessianLipschitz, "hessian-lipschitz", 0, "declared Hessian-Lipschitz constant M (default: estimated, and stated as an estimate)")
@@ -326,7 +326,8 @@ func (o *unlearnOptions) request(ws *workspace, forget *dataset.ForgetSet) *upda
 	mech, _ := certify.ParseMechanism(o.Mechanism)
 	var solver unlearn.Solver = &unlearn.CG{Tol: o.CGTol, MaxIter: o.CGMaxIter}
 	if o.Solver == "lissa" {
-		solver = &unlearn.LiSSA{Depth: o.LiSSADepth, Repetitions: o.LiSSARepetitions, BatchSize: o.LiSSABatch, Scale: o.LiSSAScale, Seed: uint64(time.Now().UnixNano())}
+		solver = &unlearn.LiSSA{Depth: o.LiSSADepth, Repetitions: o.LiSSARepetitions, BatchSize: o.LiSSABatch, Scale: o.LiSSAScale,
+			Seed: uint64(time.Now().UnixNano()), Workers: ws.eval.Threads}
 	}
 	req := &updateRequest{
 		ws: ws, forget: forget, radius: o.Radius, l2: o.engine.L2, gradTol: o.GradTol, estimateSpectrum: o.EstimateSpectrum,
@@ -399,8 +400,13 @@ func printUnlearnSummary(s *ioStreams, u unlearnSummary, c *certify.Certificate)
 	fmt.Fprintf(w, "  sensitivity  Δ = %.6g (%s bound; Δ_thm %.4g + ρ-term %.3g, trivial 2C = %.4g)\n",
 		u.Sensitivity, u.ActiveBound, c.Bound.Theorem, c.Bound.Residual, c.Bound.Trivial)
 	fmt.Fprintf(w, "  premise      %s\n", c.Bound.Premise)
-	fmt.Fprintf(w, "  Newton step  λ = %.4g, λ_min ≈ %.4g, ‖H‖ ≈ %.4g, ‖u‖ = %.4g, ρ = %.3g\n", u.Lambda, u.LambdaMin, u.HessianNorm, u.StepNorm, u.Residual)
-	fmt.Fprintf(w, "  parity       onnxruntime %s, max |Δ| = %.3g\n", c.Parity.OnnxruntimeVersion, u.ParityMaxAbs)
+	spectrum := fmt.Sprintf("λ_min ≈ %.4g, ‖H‖ ≈ %.4g", u.LambdaMin, u.HessianNorm)
+	if c.Bound.LambdaMinMethod == certify.LambdaMinUnneeded {
+		spectrum = "λ_min and ‖H‖ " + certify.LambdaMinUnneeded
+	}
+	fmt.Fprintf(w, "  Newton step  λ = %.4g, %s, ‖u‖ = %.4g, ρ = %.3g\n", u.Lambda, spectrum, u.StepNorm, u.Residual)
+	fmt.Fprintf(w, "  parity       onnxruntime %s agrees within tolerance: max |Δ| = %.3g, max relative %.3g\n",
+		c.Parity.OnnxruntimeVersion, u.ParityMaxAbs, c.Parity.MaxRelDiff)
 	fmt.Fprintf(w, "  certificate  %s\n", u.Certificate)
 	fmt.Fprintf(w, "  time         %.2fs\n", u.Seconds)
 }
