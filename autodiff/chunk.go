@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -33,7 +34,7 @@ func (c *compiled[T]) chunkCap(in inputSlot, sample []int) int {
 	}
 	if err != nil {
 		// The real pass will report the error; do not cap it.
-		return int(^uint(0) >> 1)
+		return math.MaxInt
 	}
 	var t T
 	perSample := r.ar.used / minChunk * int(unsafe.Sizeof(t))
