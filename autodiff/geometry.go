@@ -148,3 +148,10 @@ func (g window) outShape(n, c int) []int {
 
 // spatial returns the kernel's spatial dimensions from a weight shape [M, C/g, k...].
 func spatial(s []int) []int { return s[2:] }
+
+// inside reports whether every window lies within the input: no padding is
+// read and no window is cut short.
+func (g window) inside() bool {
+	return g.pt == 0 && g.pl == 0 &&
+		(g.oh-1)*g.sh+(g.kh-1)*g.dh < g.h && (g.ow-1)*g.sw+(g.kw-1)*g.dw < g.w
+}

@@ -7,7 +7,9 @@ import (
 )
 
 // Pooling. MaxPool copies the largest element of each window, so it is
-// linear given the argmax m(o) found in the forward pass:
+// linear given the argmax m(o), the first element of the window equal to its
+// maximum (found in the forward pass when tangents or indices need it, else
+// in the backward pass, so that inference only takes maxima):
 //
 //	ẏ[o] = ẋ[m(o)]     x̄[m(o)] += ȳ[o]     x̄̇[m(o)] += ȳ̇[o]    (f'' = 0)
 //
@@ -149,7 +151,8 @@ func (p *poolPlan) outPlane() int {
 // maxPoolState extends the plan with the last forward pass's argmax.
 type maxPoolState struct {
 	*poolPlan
-	arg []int // absolute input offset per output element, −1 if none
+	arg    []int // absolute input offset per output element, −1 if none
+	argSet bool  // arg belongs to the last forward pass
 }
 
 func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) {
@@ -170,27 +173,22 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 		st = &maxPoolState{poolPlan: p}
 	}
 	y := floatVal(c.alloc(p.out), nil)
-	op, ip := p.outPlane(), p.inPlane()
 	if cap(st.arg) < len(y.f.Data) {
 		st.arg = make([]int, len(y.f.Data))
 	}
 	st.arg = st.arg[:len(y.f.Data)]
-	for pl := 0; pl < p.planes(); pl++ {
-		base := pl * ip
-		xs := x.f.Data[base : base+ip]
-		for o := 0; o < op; o++ {
-			win := p.idx[p.starts[o]:p.starts[o+1]]
-			if len(win) == 0 {
-				y.f.Data[pl*op+o], st.arg[pl*op+o] = 0, -1
-				continue
-			}
-			best, arg := windowMax(xs, win)
-			y.f.Data[pl*op+o] = best
-			st.arg[pl*op+o] = base + arg
-		}
+	tangent := c.tangent() && x.dot != nil
+	st.argSet = tangent || k.indices
+	switch {
+	case st.argSet:
+		maxPoolArg(y.f.Data, st.arg, x.f.Data, p)
+	case p.win.inside():
+		maxPoolInside(y.f.Data, x.f.Data, p.win, p.planes())
+	default:
+		maxPoolPlanned(y.f.Data, x.f.Data, p)
 	}
 	*c.state() = st
-	if c.tangent() && x.dot != nil {
+	if tangent {
 		y.dot = c.alloc(p.out)
 		gatherInto(y.dot.Data, x.dot.Data, st.arg, 0)
 	}
@@ -199,6 +197,92 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 		res = append(res, intVal[T](k.indexOutput(st)))
 	}
 	return res, nil
+}
+
+// maxPoolArg writes each window's maximum and its argmax (the first index
+// of the largest element) from the plan's index lists.
+func maxPoolArg[T Float](y []T, arg []int, x []T, p *poolPlan) {
+	op, ip := p.outPlane(), p.inPlane()
+	for pl := 0; pl < p.planes(); pl++ {
+		base := pl * ip
+		xs := x[base : base+ip]
+		for o := 0; o < op; o++ {
+			win := p.idx[p.starts[o]:p.starts[o+1]]
+			if len(win) == 0 {
+				y[pl*op+o], arg[pl*op+o] = 0, -1
+				continue
+			}
+			best, at := windowMax(xs, win)
+			y[pl*op+o], arg[pl*op+o] = best, base+at
+		}
+	}
+}
+
+// maxPoolPlanned writes each window's maximum from the plan's index lists
+// (padding and partial windows included); empty windows give 0.
+func maxPoolPlanned[T Float](y []T, x []T, p *poolPlan) {
+	op, ip := p.outPlane(), p.inPlane()
+	for pl := 0; pl < p.planes(); pl++ {
+		xs := x[pl*ip : (pl+1)*ip]
+		for o := 0; o < op; o++ {
+			win := p.idx[p.starts[o]:p.starts[o+1]]
+			var best T
+			if len(win) > 0 {
+				best = xs[win[0]]
+			}
+			for _, i := range win {
+				best = max(best, xs[i])
+			}
+			y[pl*op+o] = best
+		}
+	}
+}
+
+// maxPoolInside writes each window's maximum when no window leaves the input
+// (no padding, no partial windows): every window has the same offsets from
+// its corner, and the builtin max compiles without branches.
+func maxPoolInside[T Float](y []T, x []T, g window, planes int) {
+	rel := make([]int, 0, g.kh*g.kw)
+	for i := 0; i < g.kh; i++ {
+		for j := 0; j < g.kw; j++ {
+			rel = append(rel, i*g.dh*g.w+j*g.dw)
+		}
+	}
+	ip, op := g.h*g.w, g.oh*g.ow
+	for pl := 0; pl < planes; pl++ {
+		xs := x[pl*ip : (pl+1)*ip]
+		ys := y[pl*op : (pl+1)*op]
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				w := xs[oy*g.sh*g.w+ox*g.sw:]
+				best := w[0]
+				for _, r := range rel[1:] {
+					best = max(best, w[r])
+				}
+				ys[oy*g.ow+ox] = best
+			}
+		}
+	}
+}
+
+// maxPoolRecoverArg finds, after a forward pass that took maxima only, each
+// window's argmax: the first element equal to the maximum y (the first NaN
+// when y is NaN, as max propagates NaN).
+func maxPoolRecoverArg[T Float](arg []int, x, y []T, p *poolPlan) {
+	op, ip := p.outPlane(), p.inPlane()
+	for pl := 0; pl < p.planes(); pl++ {
+		base := pl * ip
+		for o := 0; o < op; o++ {
+			a, want := -1, y[pl*op+o]
+			for _, i := range p.idx[p.starts[o]:p.starts[o+1]] {
+				if v := x[base+i]; v == want || (v != v && want != want) {
+					a = base + i
+					break
+				}
+			}
+			arg[pl*op+o] = a
+		}
+	}
 }
 
 // indexOutput is MaxPool's second output: flat input indices, row- or column-major per plane.
@@ -221,6 +305,10 @@ func (k *maxPoolKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need [
 	st, ok := (*c.state()).(*maxPoolState)
 	if !ok {
 		return nil, fmt.Errorf("backward before forward")
+	}
+	if !st.argSet {
+		maxPoolRecoverArg(st.arg, in[0].f.Data, out[0].f.Data, st.poolPlan)
+		st.argSet = true
 	}
 	g := gout[0]
 	s := in[0].f.Shape
