@@ -242,6 +242,10 @@ func maxPoolPlanned[T Float](y []T, x []T, p *poolPlan) {
 // (no padding, no partial windows): every window has the same offsets from
 // its corner, and the builtin max compiles without branches.
 func maxPoolInside[T Float](y []T, x []T, g window, planes int) {
+	if g.kh == 2 && g.kw == 2 && g.dh == 1 && g.dw == 1 {
+		maxPool2x2(y, x, g, planes)
+		return
+	}
 	rel := make([]int, 0, g.kh*g.kw)
 	for i := 0; i < g.kh; i++ {
 		for j := 0; j < g.kw; j++ {
@@ -260,6 +264,25 @@ func maxPoolInside[T Float](y []T, x []T, g window, planes int) {
 					best = max(best, w[r])
 				}
 				ys[oy*g.ow+ox] = best
+			}
+		}
+	}
+}
+
+// maxPool2x2 is maxPoolInside for the most common window, 2×2 without
+// dilation, unrolled.
+func maxPool2x2[T Float](y []T, x []T, g window, planes int) {
+	ip, op := g.h*g.w, g.oh*g.ow
+	for pl := 0; pl < planes; pl++ {
+		xs := x[pl*ip : (pl+1)*ip]
+		ys := y[pl*op : (pl+1)*op]
+		for oy := 0; oy < g.oh; oy++ {
+			top := xs[oy*g.sh*g.w:]
+			bottom := top[g.w:]
+			row := ys[oy*g.ow : (oy+1)*g.ow]
+			for ox := range row {
+				i := ox * g.sw
+				row[ox] = max(max(top[i], top[i+1]), max(bottom[i], bottom[i+1]))
 			}
 		}
 	}
