@@ -155,3 +155,15 @@ func (g window) inside() bool {
 	return g.pt == 0 && g.pl == 0 &&
 		(g.oh-1)*g.sh+(g.kh-1)*g.dh < g.h && (g.ow-1)*g.sw+(g.kw-1)*g.dw < g.w
 }
+
+// offsets lists a window's elements as offsets from its top-left corner
+// within a plane, row by row.
+func (g window) offsets() []int {
+	rel := make([]int, 0, g.kh*g.kw)
+	for i := 0; i < g.kh; i++ {
+		for j := 0; j < g.kw; j++ {
+			rel = append(rel, i*g.dh*g.w+j*g.dw)
+		}
+	}
+	return rel
+}

@@ -128,18 +128,24 @@ func col2im[T Float](x, col []T, cg int, g window, ld int) {
 		for i := 0; i < g.kh; i++ {
 			for j := 0; j < g.kw; j++ {
 				row := col[((c*g.kh+i)*g.kw+j)*ld:][:hw]
+				x0 := -g.pl + j*g.dw
+				lo, hi := g.validCols(x0)
+				if lo >= hi {
+					continue
+				}
 				for oy := 0; oy < g.oh; oy++ {
 					iy := oy*g.sh - g.pt + i*g.dh
 					if iy < 0 || iy >= g.h {
 						continue
 					}
-					dst := xc[iy*g.w:]
-					ix := -g.pl + j*g.dw
-					for _, v := range row[oy*g.ow : (oy+1)*g.ow] {
-						if ix >= 0 && ix < g.w {
-							dst[ix] += v
-						}
-						ix += g.sw
+					base := iy*g.w + x0
+					src := row[oy*g.ow : (oy+1)*g.ow]
+					if g.sw == 1 {
+						addTo(xc[base+lo:base+hi], src[lo:hi])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						xc[base+ox*g.sw] += src[ox]
 					}
 				}
 			}
@@ -174,35 +180,44 @@ func gatherOut[T Float](d convDims, dst, y []T, s0, sb, g int) {
 	}
 }
 
-// scatterOut is the inverse of gatherOut, adding into y when add is set.
-func scatterOut[T Float](d convDims, y, src []T, s0, sb, g int, add bool) {
+// scatterOut is the inverse of gatherOut.
+func scatterOut[T Float](d convDims, y, src []T, s0, sb, g int) {
 	ld := sb * d.hw
 	for s := 0; s < sb; s++ {
 		for m := 0; m < d.mg; m++ {
-			out := y[((s0+s)*d.m+g*d.mg+m)*d.hw:][:d.hw]
-			in := src[m*ld+s*d.hw:][:d.hw]
-			if add {
-				addTo(out, in)
-			} else {
-				copy(out, in)
-			}
+			copy(y[((s0+s)*d.m+g*d.mg+m)*d.hw:][:d.hw], src[m*ld+s*d.hw:])
 		}
 	}
 }
 
-// apply computes y (+)= W·col(x) for every sample and group.
-func (k *convKernel[T]) apply(c *ctx[T], d convDims, y, x, w []T, accumulate bool) {
+// convTerm is one product of a sum of convolutions: weights w with the
+// samples' data (inputs for apply, output adjoints for gradX).
+type convTerm[T Float] struct{ w, data []T }
+
+// apply computes y = Σ_t W_t·col(x_t) for every sample and group: one GEMM
+// per term accumulating in the column block, one copy out.
+func (k *convKernel[T]) apply(c *ctx[T], d convDims, y []T, terms ...convTerm[T]) {
 	sb := d.group()
 	col := c.r.ar.alloc(d.kk * sb * d.hw)
 	tmp := c.r.ar.alloc(d.mg * sb * d.hw)
 	for s0 := 0; s0 < d.n; s0 += sb {
 		nb := min(sb, d.n-s0)
 		for g := 0; g < k.group; g++ {
-			convCols(d, col, x, s0, nb, g)
-			gemm(false, false, d.mg, nb*d.hw, d.kk, 1, w[g*d.mg*d.kk:], d.kk, col, nb*d.hw, 0, tmp, nb*d.hw)
-			scatterOut(d, y, tmp, s0, nb, g, accumulate)
+			for i, t := range terms {
+				convCols(d, col, t.data, s0, nb, g)
+				gemm(false, false, d.mg, nb*d.hw, d.kk, 1, t.w[g*d.mg*d.kk:], d.kk, col, nb*d.hw, beta[T](i), tmp, nb*d.hw)
+			}
+			scatterOut(d, y, tmp, s0, nb, g)
 		}
 	}
+}
+
+// beta is the GEMM accumulation factor of the i-th term of a sum.
+func beta[T Float](i int) T {
+	if i == 0 {
+		return 0
+	}
+	return 1
 }
 
 // gradW adds Σₙ G[n]·col(x[n])ᵀ into dw.
@@ -220,8 +235,8 @@ func (k *convKernel[T]) gradW(c *ctx[T], d convDims, dw, x, gy []T) {
 	}
 }
 
-// gradX adds col2im(Wᵀ·G[n]) into dx.
-func (k *convKernel[T]) gradX(c *ctx[T], d convDims, dx, w, gy []T) {
+// gradX adds col2im(Σ_t W_tᵀ·G_t[n]) into dx.
+func (k *convKernel[T]) gradX(c *ctx[T], d convDims, dx []T, terms ...convTerm[T]) {
 	sb := d.group()
 	col := c.r.ar.alloc(d.kk * sb * d.hw)
 	tmp := c.r.ar.alloc(d.mg * sb * d.hw)
@@ -229,8 +244,10 @@ func (k *convKernel[T]) gradX(c *ctx[T], d convDims, dx, w, gy []T) {
 		nb := min(sb, d.n-s0)
 		ld := nb * d.hw
 		for g := 0; g < k.group; g++ {
-			gatherOut(d, tmp, gy, s0, nb, g)
-			gemm(true, false, d.kk, ld, d.mg, 1, w[g*d.mg*d.kk:], d.kk, tmp, ld, 0, col, ld)
+			for i, t := range terms {
+				gatherOut(d, tmp, t.data, s0, nb, g)
+				gemm(true, false, d.kk, ld, d.mg, 1, t.w[g*d.mg*d.kk:], d.kk, tmp, ld, beta[T](i), col, ld)
+			}
 			for s := 0; s < nb; s++ {
 				col2im(dx[((s0+s)*d.c+g*d.cg)*d.inHW:], col[s*d.hw:], d.cg, d.win, ld)
 			}
@@ -282,17 +299,23 @@ func (k *convKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) 
 	}
 	out := d.win.outShape(d.n, d.m)
 	y := floatVal(c.alloc(out), nil)
-	k.apply(c, d, y.f.Data, x.f.Data, w.f.Data, false)
+	k.apply(c, d, y.f.Data, convTerm[T]{w.f.Data, x.f.Data})
 	if b != nil {
 		addBias(y.f.Data, b.f.Data, d.n, d.m, d.hw)
 	}
 	if c.tangent() && (x.dot != nil || w.dot != nil || (b != nil && b.dot != nil)) {
-		y.dot = c.zeros(out)
+		var terms []convTerm[T]
 		if x.dot != nil {
-			k.apply(c, d, y.dot.Data, x.dot.Data, w.f.Data, true)
+			terms = append(terms, convTerm[T]{w.f.Data, x.dot.Data})
 		}
 		if w.dot != nil {
-			k.apply(c, d, y.dot.Data, x.f.Data, w.dot.Data, true)
+			terms = append(terms, convTerm[T]{w.dot.Data, x.f.Data})
+		}
+		if terms != nil {
+			y.dot = c.alloc(out)
+			k.apply(c, d, y.dot.Data, terms...)
+		} else {
+			y.dot = c.zeros(out)
 		}
 		if b != nil && b.dot != nil {
 			addBias(y.dot.Data, b.dot.Data, d.n, d.m, d.hw)
@@ -311,15 +334,17 @@ func (k *convKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bo
 	res := make([]*value[T], len(in))
 	if need[0] {
 		gx := floatVal(c.zeros(x.f.Shape), nil)
-		k.gradX(c, d, gx.f.Data, w.f.Data, g.f.Data)
+		k.gradX(c, d, gx.f.Data, convTerm[T]{w.f.Data, g.f.Data})
 		if tan && (g.dot != nil || w.dot != nil) {
 			gx.dot = c.zeros(x.f.Shape)
+			var terms []convTerm[T]
 			if g.dot != nil {
-				k.gradX(c, d, gx.dot.Data, w.f.Data, g.dot.Data)
+				terms = append(terms, convTerm[T]{w.f.Data, g.dot.Data})
 			}
 			if w.dot != nil {
-				k.gradX(c, d, gx.dot.Data, w.dot.Data, g.f.Data)
+				terms = append(terms, convTerm[T]{w.dot.Data, g.f.Data})
 			}
+			k.gradX(c, d, gx.dot.Data, terms...)
 		}
 		res[0] = gx
 	}

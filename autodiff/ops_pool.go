@@ -246,12 +246,7 @@ func maxPoolInside[T Float](y []T, x []T, g window, planes int) {
 		maxPool2x2(y, x, g, planes)
 		return
 	}
-	rel := make([]int, 0, g.kh*g.kw)
-	for i := 0; i < g.kh; i++ {
-		for j := 0; j < g.kw; j++ {
-			rel = append(rel, i*g.dh*g.w+j*g.dw)
-		}
-	}
+	rel := g.offsets()
 	ip, op := g.h*g.w, g.oh*g.ow
 	for pl := 0; pl < planes; pl++ {
 		xs := x[pl*ip : (pl+1)*ip]
@@ -292,6 +287,10 @@ func maxPool2x2[T Float](y []T, x []T, g window, planes int) {
 // window's argmax: the first element equal to the maximum y (the first NaN
 // when y is NaN, as max propagates NaN).
 func maxPoolRecoverArg[T Float](arg []int, x, y []T, p *poolPlan) {
+	if p.win.inside() {
+		maxPoolRecoverInside(arg, x, y, p.win, p.planes())
+		return
+	}
 	op, ip := p.outPlane(), p.inPlane()
 	for pl := 0; pl < p.planes(); pl++ {
 		base := pl * ip
@@ -304,6 +303,87 @@ func maxPoolRecoverArg[T Float](arg []int, x, y []T, p *poolPlan) {
 				}
 			}
 			arg[pl*op+o] = a
+		}
+	}
+}
+
+// maxPoolRecoverInside is maxPoolRecoverArg for windows inside the input.
+// It scans each window backwards so that the first match wins without a
+// data-dependent branch (the compiler emits conditional moves).
+func maxPoolRecoverInside[T Float](arg []int, x, y []T, g window, planes int) {
+	if g.kh == 2 && g.kw == 2 && g.dh == 1 && g.dw == 1 {
+		maxPoolRecover2x2(arg, x, y, g, planes)
+		return
+	}
+	rel := g.offsets()
+	ip, op := g.h*g.w, g.oh*g.ow
+	for pl := 0; pl < planes; pl++ {
+		xs := x[pl*ip : (pl+1)*ip]
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				o := pl*op + oy*g.ow + ox
+				at := oy*g.sh*g.w + ox*g.sw
+				w, want := xs[at:], y[o]
+				a := -1
+				if want == want {
+					for k := len(rel) - 1; k >= 0; k-- {
+						if w[rel[k]] == want {
+							a = rel[k]
+						}
+					}
+				} else { // max propagated a NaN: route to the first NaN
+					for k := len(rel) - 1; k >= 0; k-- {
+						if v := w[rel[k]]; v != v {
+							a = rel[k]
+						}
+					}
+				}
+				arg[o] = pl*ip + at + a
+			}
+		}
+	}
+}
+
+// maxPoolRecover2x2 is maxPoolRecoverInside for 2×2 windows without
+// dilation, unrolled so that every select is a conditional move.
+func maxPoolRecover2x2[T Float](arg []int, x, y []T, g window, planes int) {
+	ip, op := g.h*g.w, g.oh*g.ow
+	for pl := 0; pl < planes; pl++ {
+		xs := x[pl*ip : (pl+1)*ip]
+		ys := y[pl*op : (pl+1)*op]
+		as := arg[pl*op : (pl+1)*op]
+		for oy := 0; oy < g.oh; oy++ {
+			t := oy * g.sh * g.w // offset of the window row's top-left element
+			top, bottom := xs[t:], xs[t+g.w:]
+			row := ys[oy*g.ow : (oy+1)*g.ow]
+			for ox, want := range row {
+				i := ox * g.sw
+				v0, v1, v2 := top[i], top[i+1], bottom[i] // else bottom[i+1]
+				at := pl*ip + t + i
+				a := at + g.w + 1
+				if v2 == want {
+					a = at + g.w
+				}
+				if v1 == want {
+					a = at + 1
+				}
+				if v0 == want {
+					a = at
+				}
+				if want != want { // max propagated a NaN: route to the first NaN
+					a = at + g.w + 1
+					if v2 != v2 {
+						a = at + g.w
+					}
+					if v1 != v1 {
+						a = at + 1
+					}
+					if v0 != v0 {
+						a = at
+					}
+				}
+				as[oy*g.ow+ox] = a
+			}
 		}
 	}
 }
