@@ -202,27 +202,30 @@ func (o *unlearnOptions) Validate(epsilonSet bool) error {
 
 // unlearnSummary is the --json output of unlearn.
 type unlearnSummary struct {
-	Model        string      `json:"model"`
-	Out          string      `json:"out"`
-	Certificate  string      `json:"certificate"`
-	Certified    bool        `json:"certified"`
-	Status       string      `json:"status"`
-	N            int         `json:"n"`
-	NForget      int         `json:"n_forget"`
-	Epsilon      float64     `json:"epsilon"`
-	Delta        float64     `json:"delta"`
-	Mechanism    string      `json:"mechanism"`
-	Sigma        float64     `json:"sigma"`
-	Sensitivity  float64     `json:"sensitivity"`
-	ActiveBound  string      `json:"active_bound"`
-	Lambda       float64     `json:"lambda"`
-	LambdaMin    float64     `json:"lambda_min"`
-	HessianNorm  float64     `json:"hessian_norm"`
-	Residual     float64     `json:"residual"`
-	StepNorm     float64     `json:"step_norm"`
-	ParityMaxAbs float64     `json:"parity_max_abs_diff"`
-	Seconds      float64     `json:"seconds"`
-	Stages       []stageTime `json:"stages"`
+	Model       string  `json:"model"`
+	Out         string  `json:"out"`
+	Certificate string  `json:"certificate"`
+	Certified   bool    `json:"certified"`
+	Status      string  `json:"status"`
+	N           int     `json:"n"`
+	NForget     int     `json:"n_forget"`
+	Epsilon     float64 `json:"epsilon"`
+	Delta       float64 `json:"delta"`
+	Mechanism   string  `json:"mechanism"`
+	Sigma       float64 `json:"sigma"`
+	Sensitivity float64 `json:"sensitivity"`
+	ActiveBound string  `json:"active_bound"`
+	Lambda      float64 `json:"lambda"`
+	// SpectrumEstimated is false when ‖H‖ and λ_min were skipped because they
+	// cannot change Δ; LambdaMin and HessianNorm are then 0, not estimates.
+	SpectrumEstimated bool        `json:"spectrum_estimated"`
+	LambdaMin         float64     `json:"lambda_min"`
+	HessianNorm       float64     `json:"hessian_norm"`
+	Residual          float64     `json:"residual"`
+	StepNorm          float64     `json:"step_norm"`
+	ParityMaxAbs      float64     `json:"parity_max_abs_diff"`
+	Seconds           float64     `json:"seconds"`
+	Stages            []stageTime `json:"stages"`
 }
 
 func runUnlearn(ctx context.Context, o *unlearnOptions) error {
@@ -280,7 +283,8 @@ func runUnlearn(ctx context.Context, o *unlearnOptions) error {
 		N: ws.data.Len(), NForget: len(forget.Indices),
 		Epsilon: cert.Epsilon, Delta: cert.Delta, Mechanism: string(cert.Mechanism), Sigma: cert.Sigma,
 		Sensitivity: cert.Bound.Sensitivity, ActiveBound: string(cert.Bound.Active),
-		Lambda: out.newton.Lambda, LambdaMin: out.newton.LambdaMin.Value, HessianNorm: out.newton.HessianNorm.Value,
+		Lambda: out.newton.Lambda, SpectrumEstimated: cert.Bound.LambdaMinMethod != certify.LambdaMinUnneeded,
+		LambdaMin: out.newton.LambdaMin.Value, HessianNorm: out.newton.HessianNorm.Value,
 		Residual: out.newton.Solve.Residual, StepNorm: out.newton.StepNorm, ParityMaxAbs: res.MaxAbs,
 		Seconds: time.Since(started).Seconds(), Stages: out.stages,
 	}
@@ -401,7 +405,7 @@ func printUnlearnSummary(s *ioStreams, u unlearnSummary, c *certify.Certificate)
 		u.Sensitivity, u.ActiveBound, c.Bound.Theorem, c.Bound.Residual, c.Bound.Trivial)
 	fmt.Fprintf(w, "  premise      %s\n", c.Bound.Premise)
 	spectrum := fmt.Sprintf("λ_min ≈ %.4g, ‖H‖ ≈ %.4g", u.LambdaMin, u.HessianNorm)
-	if c.Bound.LambdaMinMethod == certify.LambdaMinUnneeded {
+	if !u.SpectrumEstimated {
 		spectrum = "λ_min and ‖H‖ " + certify.LambdaMinUnneeded
 	}
 	fmt.Fprintf(w, "  Newton step  λ = %.4g, %s, ‖u‖ = %.4g, ρ = %.3g\n", u.Lambda, spectrum, u.StepNorm, u.Residual)

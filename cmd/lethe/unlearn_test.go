@@ -254,8 +254,12 @@ func TestUnlearnSkipsSpectrumWhenItCannotMatter(t *testing.T) {
 	requireORT(t)
 	dir, data, forget := unlearnSetup(t)
 	out := filepath.Join(dir, "skip.onnx")
-	if code, _, stderr := lethe(t, unlearnArgs(data, forget, out, "--lambda", "0.01")...); code != 0 {
+	code, stdout, stderr := lethe(t, unlearnArgs(data, forget, out, "--lambda", "0.01")...)
+	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "λ_min and ‖H‖ not estimated") || strings.Contains(stdout, "‖H‖ ≈") {
+		t.Errorf("the summary must not print skipped estimates as values:\n%s", stdout)
 	}
 	c, err := certify.Read(certPathFor(out))
 	if err != nil {
