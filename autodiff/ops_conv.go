@@ -273,13 +273,26 @@ func sumBias[T Float](dst, g []T, n, m, hw int) {
 	clear(dst)
 	for s := 0; s < n; s++ {
 		for ch := 0; ch < m; ch++ {
-			var sum T
-			for _, v := range g[(s*m+ch)*hw : (s*m+ch+1)*hw] {
-				sum += v
-			}
-			dst[ch] += sum
+			dst[ch] += sum4(g[(s*m+ch)*hw : (s*m+ch+1)*hw])
 		}
 	}
+}
+
+// sum4 sums v with four independent accumulators, so that the additions
+// overlap instead of waiting on each other.
+func sum4[T Float](v []T) T {
+	var a, b, c, d T
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		a += v[i]
+		b += v[i+1]
+		c += v[i+2]
+		d += v[i+3]
+	}
+	for ; i < len(v); i++ {
+		a += v[i]
+	}
+	return (a + b) + (c + d)
 }
 
 func (k *convKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) {
