@@ -87,6 +87,9 @@ func (p *Program) Forward(x []float32, sampleShape []int, n int) ([]float32, []i
 	var shape []int
 	data := &memData{x: x, shape: sampleShape, n: n}
 	err := p.Predict(context.Background(), data, nil, EvalOptions{BatchSize: max(n, 1), Threads: 1}, func(first int, o []float32, s []int) error {
+		if len(s) == 0 {
+			return fmt.Errorf("autodiff: the first output is a scalar, not one row per sample")
+		}
 		per := numel(s[1:])
 		if out == nil {
 			out, shape = make([]float32, n*per), append([]int{n}, s[1:]...)
