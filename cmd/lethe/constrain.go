@@ -151,26 +151,15 @@ func runConstrain(ctx context.Context, o *constrainOptions) error {
 	o.global.logf(o.io, "constrain: %s, %s loss, l2 %g", o.train.recipe(o.engine.BatchSize), o.engine.Loss, o.engine.L2)
 	job := &trainJob{io: o.io, global: o.global, label: "projected training on D", obj: full, w: w,
 		opts: o.train.options(o.engine.BatchSize, C)}
-	res, _, err := job.train(ctx)
+	t, err := job.trainAndSave(ctx, ws, C, &o.engine, o.Out)
 	if err != nil {
 		return err
 	}
-	out, stored, err := storeInBall(ws.model, ws.prog.Params(), w, C)
-	if err != nil {
-		return failed(err)
-	}
-	after, err := unlearn.Diagnose(ctx, full, stored, C)
-	if err != nil {
-		return computeError(err)
-	}
-	setTrainingMetadata(out, C, &o.engine)
-	if err := saveModel(out, o.Out); err != nil {
-		return err
-	}
+	after := t.final
 	s := constrainSummary{
 		Model: o.Model, Data: o.data.name(), Out: o.Out, Samples: ws.data.Len(), Params: len(w),
 		Radius: C, L2: o.engine.L2, Loss: o.engine.Loss, Recipe: o.train.recipeJSON(o.engine.BatchSize),
-		Before: stateOf(before), After: stateOf(after), Projections: res.Projections, Steps: res.Steps,
+		Before: stateOf(before), After: stateOf(after), Projections: t.res.Projections, Steps: t.res.Steps,
 		Seconds: time.Since(started).Seconds(),
 	}
 	o.global.logf(o.io, "constrain: wrote %s: ‖w‖ %.6g → %.6g (C = %g), loss %.6g → %.6g, ‖∇L(w, D)‖ %.4g → %.4g",

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -148,7 +147,7 @@ func runRetrain(ctx context.Context, o *retrainOptions) error {
 		return err
 	}
 	defer ws.close()
-	if err := o.defaultsFromMetadata(ws); err != nil {
+	if err := trainingDefaults("retrain", o.Model, ws, &o.train.Radius, &o.engine, o.l2Set, o.lossSet); err != nil {
 		return err
 	}
 	if err := requireLabels(ws, o.data.name(), "retrain"); err != nil {
@@ -174,27 +173,16 @@ func runRetrain(ctx context.Context, o *retrainOptions) error {
 		len(retained), n, o.data.name(), len(forget.Indices), o.train.recipe(o.engine.BatchSize), C, o.engine.Loss, o.engine.L2)
 	job := &trainJob{io: o.io, global: o.global, label: "retraining on D_r", obj: obj, w: w,
 		opts: o.train.options(o.engine.BatchSize, C)}
-	res, trainTime, err := job.train(ctx)
+	t, err := job.trainAndSave(ctx, ws, C, &o.engine, o.Out)
 	if err != nil {
 		return err
 	}
-	out, stored, err := storeInBall(ws.model, ws.prog.Params(), w, C)
-	if err != nil {
-		return failed(err)
-	}
-	final, err := unlearn.Diagnose(ctx, obj, stored, C)
-	if err != nil {
-		return computeError(err)
-	}
-	setTrainingMetadata(out, C, &o.engine)
-	if err := saveModel(out, o.Out); err != nil {
-		return err
-	}
+	final, trainTime := t.final, t.took
 	s := retrainSummary{
 		Model: o.Model, Data: o.data.name(), Forget: o.Forget, Out: o.Out,
 		N: n, NForget: len(forget.Indices), NRetained: len(retained), Digest: forget.Digest, Params: len(w),
 		Radius: C, L2: o.engine.L2, Loss: o.engine.Loss, Recipe: o.train.recipeJSON(o.engine.BatchSize),
-		Initial: start, Final: stateOf(final), Projections: res.Projections, Steps: res.Steps,
+		Initial: start, Final: stateOf(final), Projections: t.res.Projections, Steps: t.res.Steps,
 		TrainSeconds: trainTime.Seconds(), Seconds: time.Since(started).Seconds(),
 	}
 	o.global.logf(o.io, "retrain: wrote %s after %s of training: loss %.6g → %.6g on D_r, ‖w‖ %.6g (C = %g), ‖∇L(w, D_r)‖ %.4g",
@@ -202,42 +190,6 @@ func runRetrain(ctx context.Context, o *retrainOptions) error {
 	o.global.logf(o.io, "retrain: %s", activeText(final))
 	if o.global.JSON {
 		return o.io.writeJSON(s)
-	}
-	return nil
-}
-
-// defaultsFromMetadata fills --radius, --l2 and --loss from what lethe
-// constrain recorded in the model, unless given.
-func (o *retrainOptions) defaultsFromMetadata(ws *workspace) error {
-	if o.train.Radius == 0 {
-		c, ok, err := metaFloat(ws.model, metaRadius)
-		switch {
-		case err != nil:
-			return badInput(err)
-		case !ok:
-			return usageErrorf("retrain: --radius is required: %s has no %s metadata (lethe constrain records it)", o.Model, metaRadius)
-		case !(c > 0):
-			return badInput(fmt.Errorf("%s: metadata %s = %g: want C > 0", o.Model, metaRadius, c))
-		}
-		o.train.Radius = c
-	}
-	if !o.l2Set {
-		mu, ok, err := metaFloat(ws.model, metaL2)
-		switch {
-		case err != nil:
-			return badInput(err)
-		case ok && !(mu >= 0):
-			return badInput(fmt.Errorf("%s: metadata %s = %g: want μ ≥ 0", o.Model, metaL2, mu))
-		case ok:
-			o.engine.L2 = mu
-		}
-	}
-	if loss, ok := ws.model.Metadata()[metaLoss]; ok && !o.lossSet {
-		o.engine.Loss = loss
-		if err := o.engine.validate("retrain"); err != nil {
-			return badInput(fmt.Errorf("%s: metadata %s: %w", o.Model, metaLoss, err))
-		}
-		ws.eval = o.engine.evalOptions()
 	}
 	return nil
 }

@@ -186,6 +186,38 @@ func (j *trainJob) train(ctx context.Context) (*unlearn.TrainResult, time.Durati
 	return res, d, nil
 }
 
+// trained is what trainAndSave reports: the training run, its duration, and
+// the diagnosis of the parameters the written file holds.
+type trained struct {
+	res   *unlearn.TrainResult
+	took  time.Duration
+	final unlearn.Diagnosis
+}
+
+// trainAndSave trains the job in the C-ball, stores the parameters in a clone
+// of ws's model (inside the ball after float32 rounding) with the training
+// metadata, diagnoses the stored parameters on the job's objective, and writes
+// the model to path. Nothing is written if any step fails.
+func (j *trainJob) trainAndSave(ctx context.Context, ws *workspace, radius float64, ef *engineFlags, path string) (*trained, error) {
+	res, took, err := j.train(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, stored, err := storeInBall(ws.model, ws.prog.Params(), j.w, radius)
+	if err != nil {
+		return nil, failed(err)
+	}
+	final, err := unlearn.Diagnose(ctx, j.obj, stored, radius)
+	if err != nil {
+		return nil, computeError(err)
+	}
+	setTrainingMetadata(out, radius, ef)
+	if err := saveModel(out, path); err != nil {
+		return nil, err
+	}
+	return &trained{res: res, took: took, final: final}, nil
+}
+
 // storeInBall writes w into a clone of m as the parameters ps and returns the
 // clone with the parameter values it actually stores (float32 parameters are
 // rounded). Rounding can push a vector on the sphere ‖w‖ = C just outside

@@ -235,7 +235,7 @@ func runUnlearn(ctx context.Context, o *unlearnOptions) error {
 		return err
 	}
 	defer ws.close()
-	if err := o.defaultsFromMetadata(ws); err != nil {
+	if err := trainingDefaults("unlearn", o.Model, ws, &o.Radius, &o.engine, o.l2Set, o.lossSet); err != nil {
 		return err
 	}
 	var key ed25519.PrivateKey
@@ -292,36 +292,6 @@ func runUnlearn(ctx context.Context, o *unlearnOptions) error {
 		return o.io.writeJSON(s)
 	}
 	printUnlearnSummary(o.io, s, cert)
-	return nil
-}
-
-// defaultsFromMetadata fills --radius, --l2 and --loss from what lethe
-// constrain recorded in the model, unless given.
-func (o *unlearnOptions) defaultsFromMetadata(ws *workspace) error {
-	if o.Radius == 0 {
-		c, ok, err := metaFloat(ws.model, metaRadius)
-		if err != nil {
-			return badInput(err)
-		}
-		if !ok {
-			return usageErrorf("unlearn: --radius is required: %s has no %s metadata (lethe constrain records it)", o.Model, metaRadius)
-		}
-		o.Radius = c
-	}
-	if !o.l2Set {
-		if mu, ok, err := metaFloat(ws.model, metaL2); err != nil {
-			return badInput(err)
-		} else if ok {
-			o.engine.L2 = mu
-		}
-	}
-	if loss, ok := ws.model.Metadata()[metaLoss]; ok && !o.lossSet {
-		o.engine.Loss = loss
-		if err := o.engine.validate("unlearn"); err != nil {
-			return badInput(fmt.Errorf("%s: metadata %s: %w", o.Model, metaLoss, err))
-		}
-		ws.eval = o.engine.evalOptions()
-	}
 	return nil
 }
 
