@@ -5,9 +5,6 @@ import (
 	"testing"
 
 	"github.com/lethe-ml/lethe/autodiff"
-	"github.com/lethe-ml/lethe/dataset"
-	"github.com/lethe-ml/lethe/internal/testenv"
-	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/unlearn"
 )
 
@@ -47,41 +44,12 @@ func minimise(t *testing.T, obj unlearn.Objective, w []float64) []float64 {
 // convergence predicts about 80×); LiSSA's step must lie within its own
 // residual bound of the exact step.
 func TestConvexMNIST(t *testing.T) {
-	src, err := dataset.Open("mnist:train", dataset.Options{})
-	testenv.Missing(t, "MNIST", err)
-	defer dataset.Close(src)
 	const n, mu = 2000, 0.01
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	data, err := dataset.Reshape(dataset.Subset(src, idx), []int{784})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := onnxio.Load(testenv.Testdata("models/logreg.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := autodiff.Compile(m, autodiff.Options{Precision: autodiff.Float64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w0, err := m.ParamVector(p.Params())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := newMNISTSetup(t, n, "logreg")
+	p, data, w0 := ms.prog, ms.data, ms.w
 	full := &autodiff.Objective{Program: p, Data: data, L2: mu}
 	wStar := minimise(t, full, w0)
-	var forget, keep []int
-	for i := 0; i < n; i++ {
-		if i%100 == 7 {
-			forget = append(forget, i)
-		} else {
-			keep = append(keep, i)
-		}
-	}
-	retained := &autodiff.Objective{Program: p, Data: data, Index: keep, L2: mu}
+	retained := &autodiff.Objective{Program: p, Data: data, Index: keptSamples(n), L2: mu}
 	wRetrained := minimise(t, retained, wStar)
 	before := unlearn.Distance(wStar, wRetrained)
 

@@ -5,9 +5,6 @@ import (
 	"testing"
 
 	"github.com/lethe-ml/lethe/autodiff"
-	"github.com/lethe-ml/lethe/dataset"
-	"github.com/lethe-ml/lethe/internal/testenv"
-	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/unlearn"
 )
 
@@ -18,30 +15,9 @@ import (
 // initialisation lands in another basin, where no local method can follow).
 // The noise-free unlearned weights must be closer to w̃* than w* is.
 func TestNonConvexMNIST(t *testing.T) {
-	src, err := dataset.Open("mnist:train", dataset.Options{})
-	testenv.Missing(t, "MNIST", err)
-	defer dataset.Close(src)
 	const n, radius, mu = 2000, 20.0, 1e-3
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	data, err := dataset.Reshape(dataset.Subset(src, idx), []int{784})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := onnxio.Load(testenv.Testdata("models/mlp.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := autodiff.Compile(m, autodiff.Options{Precision: autodiff.Float64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := m.ParamVector(p.Params())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := newMNISTSetup(t, n, "mlp")
+	p, data, w := ms.prog, ms.data, ms.w
 	ctx := context.Background()
 	full := &autodiff.Objective{Program: p, Data: data, L2: mu}
 	// Mini-batch Adam to a good region, then full-batch Adam with a decaying
@@ -57,12 +33,7 @@ func TestNonConvexMNIST(t *testing.T) {
 	train(full, w, 30, 64, 3e-3)
 	r := train(full, w, 300, n, 1e-3)
 	t.Logf("w*: loss %.4g, ‖∇L‖ %.3g, ‖w‖ %.4g", r.Loss, r.GradNorm, r.Norm)
-	var keep []int
-	for i := 0; i < n; i++ {
-		if i%100 != 7 {
-			keep = append(keep, i)
-		}
-	}
+	keep := keptSamples(n)
 	retained := &autodiff.Objective{Program: p, Data: data, Index: keep, L2: mu}
 	wRetrained := append([]float64(nil), w...)
 	rr := train(retained, wRetrained, 300, len(keep), 1e-3)
