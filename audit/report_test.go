@@ -2,15 +2,12 @@ package audit
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"image/color"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -141,55 +138,11 @@ func TestReportInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		bin, err = exec.LookPath("chromium-browser")
-	}
-	testenv.Missing(t, "Chromium (Debian package chromium)", err)
-
-	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
+	page := filepath.Join(t.TempDir(), "report.html")
 	if err := WriteReport(page, testReport(t)); err != nil {
 		t.Fatal(err)
 	}
-	// Chromium's helpers may still be writing to their profile when the
-	// browser exits; a profile outside t.TempDir keeps its cleanup from
-	// failing on that.
-	profile, err := os.MkdirTemp("", "lethe-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	shot := filepath.Join(dir, "screenshot.png")
-
-	// The run takes 2–6 s on an idle 2-core machine; under heavy load from
-	// parallel builds it has been seen at 14 s. The timeout only guards
-	// against a hung browser.
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+profile, "--enable-logging=stderr", "--v=0",
-		"--window-size=1200,1600", "--hide-scrollbars",
-		"--screenshot="+shot, "--dump-dom", "file://"+page)
-	// Chromium starts helper processes: run it in its own process group and
-	// kill that group, and only that, on timeout.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, tail(stderr.String(), 2000))
-	}
-
-	for _, line := range strings.Split(stderr.String(), "\n") {
-		if strings.Contains(line, ":CONSOLE") {
-			t.Errorf("console message: %s", line)
-		}
-	}
-	dom := stdout.String()
+	dom, data := testenv.Chromium(t, page, "1200,1600")
 	for _, want := range []string{`id="results"`, "<th scope=\"row\"", "original", "retrain", "lethe ε=1 | certified", "&lt;script&gt;"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("DOM lacks %q", want)
@@ -202,10 +155,6 @@ func TestReportInChromium(t *testing.T) {
 		t.Error("DOM contains the injected script")
 	}
 
-	data, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v\n%s", err, tail(stderr.String(), 2000))
-	}
 	if keep := os.Getenv("LETHE_AUDIT_SCREENSHOT"); keep != "" {
 		if err := os.WriteFile(keep, data, 0o644); err != nil {
 			t.Errorf("keeping screenshot: %v", err)
@@ -225,11 +174,4 @@ func TestReportInChromium(t *testing.T) {
 	if !found[1] {
 		t.Error("screenshot lacks the table header's shading")
 	}
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }

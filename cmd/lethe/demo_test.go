@@ -2,17 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/lethe-ml/lethe/certify"
 	"github.com/lethe-ml/lethe/dataset"
@@ -165,49 +161,15 @@ func distinctColours(img image.Image) int {
 }
 
 // TestDemoReportInChromium opens the quick demo's HTML report in headless
-// Chromium (screenshot and DOM dump in one run, with the flags of audit's
-// report test) and checks that it loads without console messages, holds the
+// Chromium (screenshot and DOM dump in one run, through testenv.Chromium)
+// and checks that it loads without console messages, holds the
 // results table with every row and the three figures, and renders them.
 func TestDemoReportInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		bin, err = exec.LookPath("chromium-browser")
-	}
-	testenv.Missing(t, "Chromium (Debian package chromium)", err)
 	dir, res := demoQuick(t)
-	page := filepath.Join(dir, demoReportFile)
-	profile, err := os.MkdirTemp("", "lethe-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	shot := filepath.Join(t.TempDir(), "screenshot.png")
-	// A few seconds normally; the timeout only guards against a hung browser.
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+profile, "--enable-logging=stderr", "--v=0",
-		"--window-size=1200,2400", "--hide-scrollbars",
-		"--screenshot="+shot, "--dump-dom", "file://"+page)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
-	}
-	for _, line := range strings.Split(stderr.String(), "\n") {
-		if strings.Contains(line, ":CONSOLE") {
-			t.Errorf("console message: %s", line)
-		}
-	}
-	dom := stdout.String()
+	dom, data := testenv.Chromium(t, filepath.Join(dir, demoReportFile), "1200,2400")
 	for _, want := range []string{`id="results"`, "retrain (reference)", "lethe certified (ε = 1", "lethe noise-free (not certified)",
 		"Notes and assumptions", "Certificate assumption", res.Unlearned} {
 		if !strings.Contains(dom, want) {
@@ -216,10 +178,6 @@ func TestDemoReportInChromium(t *testing.T) {
 	}
 	if n := strings.Count(dom, "<img "); n != 3 {
 		t.Errorf("DOM holds %d images, want 3", n)
-	}
-	data, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
 	}
 	if keep := os.Getenv("LETHE_DEMO_SCREENSHOT"); keep != "" {
 		os.WriteFile(keep, data, 0o644)
