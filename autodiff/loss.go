@@ -18,6 +18,14 @@ const (
 	// BCE is binary cross-entropy with logits, the mean over output elements
 	// of softplus(z) − t·z, with t as for MSE.
 	BCE
+	// OutputSum is not a training loss: ℓ = Σ_k z_k, the sum of the output
+	// elements of a sample, whose gradient seed is 1 everywhere. On a program
+	// whose parameters enter affinely, with every initializer and the input
+	// replaced by its absolute value, the gradient of its mean is the
+	// componentwise magnitude (1/N)·Σ_i |J_i|ᵀ·1 of the terms a float64
+	// gradient sums, which bounds that gradient's rounding error. ParseLoss
+	// does not accept it; labels are read but ignored.
+	OutputSum
 )
 
 // ParseLoss maps the CLI names xent, mse and bce to a Loss.
@@ -41,6 +49,8 @@ func (l Loss) String() string {
 		return "mse"
 	case BCE:
 		return "bce"
+	case OutputSum:
+		return "output-sum"
 	}
 	return fmt.Sprintf("Loss(%d)", int(l))
 }
@@ -62,7 +72,7 @@ func lossSeed[T Float](c *ctx[T], l Loss, z *value[T], y []int64, scale float64)
 		return 0, nil, fmt.Errorf("autodiff: cross-entropy needs logits of shape [N, classes], got %v", shape)
 	}
 	for i, lab := range y {
-		if l == CrossEntropy || k > 1 {
+		if l == CrossEntropy || (k > 1 && l != OutputSum) {
 			if lab < 0 || int(lab) >= k {
 				return 0, nil, fmt.Errorf("autodiff: label %d of sample %d is outside the model's %d outputs", lab, i, k)
 			}
@@ -83,6 +93,8 @@ func lossSeed[T Float](c *ctx[T], l Loss, z *value[T], y []int64, scale float64)
 	case MSE, BCE:
 		total = elementLoss(l, z.f.Data, zd, y, k, T(scale/float64(k)), seed)
 		total /= float64(k)
+	case OutputSum:
+		total = outputSum(z.f.Data, T(scale), seed)
 	}
 	return total, seed, nil
 }
@@ -163,6 +175,20 @@ func elementLoss[T Float](l Loss, z, zd []T, y []int64, k int, scale T, seed *va
 				seed.dot.Data[i] = scale * d2 * zd[i]
 			}
 		}
+	}
+	return total
+}
+
+// outputSum: ℓ = Σ_k z_k; ∂ℓ/∂z = 1; the Hessian is zero, so the seed's
+// tangent is zero.
+func outputSum[T Float](z []T, scale T, seed *value[T]) float64 {
+	var total float64
+	for i, v := range z {
+		total += float64(v)
+		seed.f.Data[i] = scale
+	}
+	if seed.dot != nil {
+		clear(seed.dot.Data)
 	}
 	return total
 }
