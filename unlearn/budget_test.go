@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/lethe-ml/lethe/autodiff"
-	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/internal/testenv"
+	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/unlearn"
 )
 
