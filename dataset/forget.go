@@ -134,6 +134,19 @@ func readIndexArray(path string) ([]entry, error) {
 	return out, err
 }
 
+// IndexSet builds the forget set of the given training sample indices (in
+// any order) against a training set of n samples, with the same checks and
+// digest as ParseForget gives a file of those indices. Errors are
+// *ForgetError values whose File is "indices" and whose Where is the
+// position in indices.
+func IndexSet(indices []int, n int) (*ForgetSet, error) {
+	entries := make([]entry, len(indices))
+	for i, v := range indices {
+		entries[i] = entry{int64(v), "position " + strconv.Itoa(i)}
+	}
+	return indexSet("indices", entries, n)
+}
+
 // indexSet validates listed indices against a training set of n samples and
 // builds the forget set.
 func indexSet(path string, entries []entry, n int) (*ForgetSet, error) {

@@ -1,0 +1,154 @@
+package lethe
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/lethe-ml/lethe/autodiff"
+	"github.com/lethe-ml/lethe/unlearn"
+)
+
+// retrainInitStream is the PCG stream of Retrain's fresh initialisation,
+// apart from the shuffling's stream inside unlearn.Train.
+const retrainInitStream = 0x6c657468652d696e // "lethe-in"
+
+// RetrainRequest asks for the reference algorithm A of certified unlearning
+// (`lethe retrain`): training from a fresh initialisation on the retained
+// samples only. Model, Data, Forget and Out are required; the zero value of
+// every other field is the documented default.
+type RetrainRequest struct {
+	// Model is the ONNX model whose graph is retrained; its trained
+	// parameters are discarded.
+	Model string
+	// Data is the training data D.
+	Data Data
+	// Forget names the samples D_u of Data to leave out.
+	Forget Subset
+	// Out is the ONNX file to write. It must not be an input.
+	Out string
+	// Objective is the objective to train on, by default the model's
+	// (its metadata), so that the reference is trained like the model
+	// being unlearned.
+	Objective Objective
+	// Recipe is the training recipe; zero fields take RetrainRecipe's.
+	// Its Seed also seeds the fresh initialisation, so a retrain is
+	// reproducible.
+	Recipe Recipe
+	// Engine configures lethe's engine. Recipe.BatchSize, not
+	// Engine.BatchSize, sets the mini-batches of training.
+	Engine Engine
+	// Progress, when not nil, receives progress events.
+	Progress func(Event)
+}
+
+// RetrainResult is what Retrain did. Its JSON encoding is the output of
+// `lethe retrain --json` (schemas/retrain.schema.json).
+type RetrainResult struct {
+	Model     string  `json:"model"`
+	Data      string  `json:"data"`
+	Forget    string  `json:"forget"`
+	Out       string  `json:"out"`
+	N         int     `json:"n"`
+	NForget   int     `json:"n_forget"`
+	NRetained int     `json:"n_retained"`
+	Digest    string  `json:"forget_digest"`
+	Params    int     `json:"params"`
+	Radius    float64 `json:"radius"`
+	L2        float64 `json:"l2"`
+	Loss      string  `json:"loss"`
+	Recipe    Recipe  `json:"recipe"`
+	// Initial is the fresh initialisation on D_r; Final is Out as written.
+	Initial      Start   `json:"initial"`
+	Final        State   `json:"final"`
+	Projections  int     `json:"projections"`
+	Steps        int     `json:"steps"`
+	TrainSeconds float64 `json:"train_seconds"`
+	Seconds      float64 `json:"seconds"`
+	// Weights are Out's parameters in lethe's parameter order.
+	Weights []float64 `json:"-"`
+}
+
+// Start is a fresh initialisation: its norm and objective on D_r.
+type Start struct {
+	Norm      float64 `json:"norm"`
+	Objective float64 `json:"objective"`
+}
+
+// Retrain discards the model's trained parameters, draws fresh ones with
+// PyTorch's default initialisers (seeded by Recipe.Seed), trains them with
+// projected training on the retained set D_r = D \ D_u on the objective
+// L(w, D_r) + (μ/2)‖w‖² in the ball ‖w‖ ≤ C, and writes Out (the graph and
+// everything else unchanged, BatchNormalization running statistics
+// included) with the training metadata.
+func Retrain(ctx context.Context, req RetrainRequest) (*RetrainResult, error) {
+	started := time.Now()
+	recipe := req.Recipe.withDefaults(RetrainRecipe())
+	switch {
+	case req.Model == "":
+		return nil, badField("Model", "no model given")
+	case req.Forget.IsZero():
+		return nil, badField("Forget", "no samples to leave out given")
+	case req.Out == "":
+		return nil, badField("Out", "no output given")
+	}
+	if err := req.Objective.validate(); err != nil {
+		return nil, err
+	}
+	if err := recipe.Validate(); err != nil {
+		return nil, err
+	}
+	if err := req.Engine.validate("Engine"); err != nil {
+		return nil, err
+	}
+	if err := CheckOutput(req.Out, append([]string{req.Model, req.Forget.File}, req.Data.files()...)...); err != nil {
+		return nil, err
+	}
+	ws, err := load(req.Model, req.Engine, req.Data, "Data", req.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer ws.close()
+	obj, err := req.Objective.resolve(ws.model, req.Model)
+	if err != nil {
+		return nil, err
+	}
+	if err := ws.checkData("Data", obj.loss); err != nil {
+		return nil, err
+	}
+	forget, err := req.Forget.resolve("Forget", ws.data)
+	if err != nil {
+		return nil, err
+	}
+	n := ws.data.Len()
+	retained := retainedIndices(n, forget.Indices)
+	o := &autodiff.Objective{Program: ws.prog, Data: checked{ws.data}, Index: retained, L2: obj.l2, Options: req.Engine.evalOptions(obj.loss)}
+	w := ws.prog.FreshParams(rand.New(rand.NewPCG(recipe.Seed, retrainInitStream)))
+	initLoss, err := o.Eval(w, nil, nil)
+	if err != nil {
+		return nil, wrapf("retrain", classify("Data", err))
+	}
+	start := Start{Norm: unlearn.Norm(w), Objective: initLoss}
+	rep := newReporter(req.Progress)
+	rep.info(fmt.Sprintf("%s, %d parameters, fresh initialisation (seed %d): ‖w‖ %.6g, loss %.6g on D_r",
+		req.Model, len(w), recipe.Seed, start.Norm, start.Objective))
+	rep.info(fmt.Sprintf("D_r = %d of the %d samples of %s (%d forgotten); %s, C = %g, %s",
+		len(retained), n, ws.name, len(forget.Indices), recipe, obj.radius, obj))
+	job := &trainJob{rep: rep, label: "retraining on D_r", obj: o, w: w, opts: recipe.options(obj.radius)}
+	t, err := job.trainAndSave(ctx, ws, obj, req.Out)
+	if err != nil {
+		return nil, err
+	}
+	final := t.final
+	rep.info(fmt.Sprintf("wrote %s after %s of training: loss %.6g → %.6g on D_r, ‖w‖ %.6g (C = %g), ‖∇L(w, D_r)‖ %.4g",
+		req.Out, t.took.Round(time.Millisecond), start.Objective, final.Objective, final.Norm, obj.radius, final.GradNorm))
+	rep.info(final.activeText())
+	return &RetrainResult{
+		Model: req.Model, Data: ws.name, Forget: req.Forget.File, Out: req.Out,
+		N: n, NForget: len(forget.Indices), NRetained: len(retained), Digest: forget.Digest, Params: len(w),
+		Radius: obj.radius, L2: obj.l2, Loss: obj.name, Recipe: recipe,
+		Initial: start, Final: final, Projections: t.res.Projections, Steps: t.res.Steps,
+		TrainSeconds: t.took.Seconds(), Seconds: time.Since(started).Seconds(), Weights: t.stored,
+	}, nil
+}

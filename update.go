@@ -1,0 +1,255 @@
+package lethe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/lethe-ml/lethe/autodiff"
+	"github.com/lethe-ml/lethe/certify"
+	"github.com/lethe-ml/lethe/dataset"
+	"github.com/lethe-ml/lethe/unlearn"
+)
+
+// update is everything the certified update needs once the request is
+// checked and the files are open.
+type update struct {
+	ws               *workspace
+	forget           *dataset.ForgetSet
+	obj              objective
+	eval             autodiff.EvalOptions
+	gradTol          float64
+	newton           unlearn.NewtonOptions
+	estimateSpectrum bool // estimate ‖H‖ and λ_min even when they cannot change Δ
+	noise            noiseRequest
+}
+
+// noiseRequest says how σ is chosen and where the noise comes from.
+type noiseRequest struct {
+	mechanism certify.Mechanism
+	epsilon   float64 // requested ε (ignored with a fixed σ)
+	delta     float64
+	sigma     float64 // > 0: fixed-σ mode, ε derived from it
+	none      bool
+	seed      *uint64 // deterministic, not private
+}
+
+// updated is the result of the certified update, before anything is
+// written.
+type updated struct {
+	w0        []float64 // the input parameters w*
+	clean     []float64 // w̃, re-projected unless disabled
+	released  []float64 // w̃ + Y
+	diagnosis unlearn.Diagnosis
+	newton    *unlearn.NewtonResult
+	bound     certify.Bound
+	premise   error // *certify.PremiseError when no bound is rigorous
+	noise     noiseDrawn
+	elapsed   time.Duration
+	stages    []Stage // in order
+}
+
+// noiseDrawn is what was added and what it certifies.
+type noiseDrawn struct {
+	epsilon   float64
+	sigma     float64
+	mode      certify.SigmaMode
+	source    string
+	private   bool
+	seed      *uint64
+	certified bool
+	status    string
+}
+
+// stageNames are the certified update's stages in progress messages.
+var stageNames = map[string]string{
+	unlearn.StageGradient:  "gradient on D_r",
+	unlearn.StageNorm:      "‖H‖ by power iteration",
+	unlearn.StageLambdaMin: "λ_min by Lanczos",
+	unlearn.StageSolve:     "solving (H + λI)u = g",
+	unlearn.StageLipschitz: "estimating the Hessian-Lipschitz constant M",
+}
+
+// certifiedUpdate runs DESIGN.md §1: diagnose w* on D, take the Newton step
+// on D_r, bound the sensitivity and draw the noise. It writes nothing;
+// progress goes to st.
+func certifiedUpdate(ctx context.Context, u *update, st *step) (*updated, error) {
+	start := time.Now()
+	ws := u.ws
+	w0, err := ws.params()
+	if err != nil {
+		return nil, err
+	}
+	C := u.obj.radius
+	if n := unlearn.Norm(w0); n > C*(1+1e-6) {
+		return nil, badField("Objective.Radius", "the model's parameters have norm %.6g, outside the ball of radius C = %g: it is not a constrained optimum; run `lethe constrain` first", n, C)
+	}
+	data := checked{ws.data}
+	full := &autodiff.Objective{Program: ws.prog, Data: data, L2: u.obj.l2, Options: u.eval}
+	retained := &autodiff.Objective{Program: ws.prog, Data: data, L2: u.obj.l2, Options: u.eval,
+		Index: retainedIndices(ws.data.Len(), u.forget.Indices)}
+	out := &updated{w0: w0}
+	st.info("checking stationarity on D")
+	t0 := time.Now()
+	if out.diagnosis, err = unlearn.Diagnose(ctx, full, w0, C); err != nil {
+		return nil, wrapf("unlearn", classify("Data", err))
+	}
+	out.stages = append(out.stages, Stage{"stationarity", time.Since(t0).Seconds()})
+	opts := u.newton
+	opts.Radius = C
+	// M is estimated after the step, and only if it can change Δ. So are
+	// ‖H‖ and λ_min when the premise already fails and λ is given: the
+	// certified Δ is then 2C whatever they are.
+	opts.SkipM = true
+	stat := certify.Stationarity{GradNorm: out.diagnosis.GradNorm, GradTol: u.gradTol, WNorm: out.diagnosis.Norm}
+	opts.SkipSpectral = !u.estimateSpectrum && !opts.NoProject && opts.Lambda > 0 && !certify.PremiseHolds(stat, C)
+	if opts.SkipSpectral {
+		st.info("the premise fails, so Δ = 2C: skipping the ‖H‖ and λ_min estimates (--estimate-spectrum, or EstimateSpectrum in the library, keeps them)")
+	}
+	var stageStart time.Time
+	opts.Progress = func(p unlearn.NewtonProgress) {
+		switch {
+		case p.Stage == unlearn.StageDone:
+		case !p.Done:
+			stageStart = time.Now()
+			st.info(stageNames[p.Stage])
+		default:
+			out.stages = append(out.stages, Stage{p.Stage, time.Since(stageStart).Seconds()})
+		}
+	}
+	res, err := unlearn.Newton(ctx, retained, w0, opts)
+	var notConverged *unlearn.NotConvergedError
+	var indefinite *unlearn.IndefiniteError
+	switch {
+	case errors.As(err, &indefinite):
+		return nil, badField("Lambda", "%v (choose λ > %.4g)", err, -indefinite.LambdaMin)
+	case errors.As(err, &notConverged):
+		st.info(fmt.Sprintf("warning: %v; the certificate's residual term accounts for it", err))
+	case err != nil:
+		return nil, wrapf("unlearn", classify("Data", err))
+	}
+	out.newton = res
+	out.clean = res.W
+	in := boundInputs(u, out.diagnosis, res)
+	if in.MSource == certify.MEstimated {
+		if needed, _ := certify.NeedsM(in); needed {
+			st.info(stageNames[unlearn.StageLipschitz])
+			t := time.Now()
+			m, err := unlearn.EstimateHessianLipschitz(ctx, retained, w0, C, u.newton.Lipschitz)
+			if err != nil {
+				return nil, wrapf("unlearn", classify("Data", err))
+			}
+			out.stages = append(out.stages, Stage{unlearn.StageLipschitz, time.Since(t).Seconds()})
+			in.M, in.MMethod, in.MSamples = m.Value, m.Method, m.Pairs
+		} else {
+			in.MSource = certify.MUnneeded
+		}
+	}
+	out.bound, err = certify.ComputeBound(in)
+	var premise *certify.PremiseError
+	switch {
+	case errors.As(err, &premise):
+		out.premise = err
+	case err != nil:
+		return nil, wrapf("unlearn", err)
+	}
+	if out.noise, err = drawNoise(u.noise, out.bound, out.premise != nil); err != nil {
+		return nil, err
+	}
+	out.released = slices.Clone(res.W)
+	if out.noise.sigma > 0 {
+		n, err := newNoise(u.noise.seed)
+		if err != nil {
+			return nil, wrapf("unlearn", err)
+		}
+		if err := n.Add(out.released, out.noise.sigma); err != nil {
+			return nil, wrapf("unlearn", err)
+		}
+	}
+	out.elapsed = time.Since(start)
+	return out, nil
+}
+
+// newNoise returns the noise generator: seeded (tests only) or private.
+func newNoise(seed *uint64) (*certify.Noise, error) {
+	if seed != nil {
+		return certify.NewSeededNoise(*seed), nil
+	}
+	return certify.NewPrivateNoise()
+}
+
+// boundInputs collects what the certificate's bound rests on.
+func boundInputs(u *update, d unlearn.Diagnosis, r *unlearn.NewtonResult) certify.BoundInputs {
+	in := certify.BoundInputs{
+		C:                     u.obj.radius,
+		Lambda:                r.Lambda,
+		LambdaAuto:            r.LambdaAuto,
+		HessianNorm:           r.HessianNorm.Value,
+		HessianNormMethod:     r.HessianNorm.Method,
+		HessianNormIterations: r.HessianNorm.Iterations,
+		HessianNormResidual:   r.HessianNorm.Residual,
+		LambdaMin:             r.LambdaMin.Value,
+		LambdaMinMethod:       r.LambdaMin.Method,
+		LambdaMinIterations:   r.LambdaMin.Iterations,
+		LambdaMinResidual:     r.LambdaMin.Residual,
+		Solver: certify.Solver{
+			Name:        r.Solve.Method,
+			Iterations:  r.Solve.Iterations,
+			Repetitions: r.Solve.Repetitions,
+			Scale:       r.Solve.Scale,
+			Residual:    r.Solve.Residual,
+			HVPs:        r.Solve.HVPs,
+		},
+		Projected:    !u.newton.NoProject && u.obj.radius > 0,
+		Stationarity: certify.Stationarity{GradNorm: d.GradNorm, GradTol: u.gradTol, WNorm: d.Norm},
+	}
+	if in.LambdaMinMethod == "" {
+		in.LambdaMinMethod = certify.LambdaMinUnneeded
+	}
+	in.MSource = certify.MEstimated
+	if u.newton.M > 0 {
+		in.MSource, in.M, in.MMethod = certify.MDeclared, u.newton.M, "declared by the user"
+	}
+	if l, ok := u.newton.Solver.(*unlearn.LiSSA); ok {
+		in.Solver.Depth, in.Solver.BatchSize = l.Depth, l.BatchSize
+	}
+	return in
+}
+
+// drawNoise chooses σ and says what it certifies.
+func drawNoise(req noiseRequest, b certify.Bound, premiseFails bool) (noiseDrawn, error) {
+	out := noiseDrawn{epsilon: req.epsilon, source: certify.NoiseSourcePrivate, private: true}
+	switch {
+	case req.none:
+		out.mode, out.source, out.private = certify.SigmaNone, certify.NoiseSourceNone, false
+		out.status = certify.StatusNoNoise
+		return out, nil
+	case premiseFails:
+		// No rigorous Δ: noise cannot be calibrated to anything.
+		out.mode, out.source, out.private = certify.SigmaNone, certify.NoiseSourceNone, false
+		out.status = certify.StatusPremiseFails
+		return out, nil
+	case req.sigma > 0:
+		eps, err := certify.EpsilonForSigma(req.mechanism, req.sigma, b.Sensitivity, req.delta)
+		if err != nil {
+			return out, badField("Sigma", "σ = %g: %v", req.sigma, err)
+		}
+		out.epsilon, out.sigma, out.mode = eps, req.sigma, certify.SigmaFixed
+		out.status = certify.StatusCertifiedFixedSigma
+	default:
+		s, err := certify.Sigma(req.mechanism, b.Sensitivity, req.epsilon, req.delta)
+		if err != nil {
+			return out, badField("Epsilon", "%v", err)
+		}
+		out.sigma, out.mode, out.status = s, certify.SigmaCalibrated, certify.StatusCertified
+	}
+	out.certified = true
+	if req.seed != nil {
+		seed := *req.seed
+		out.seed, out.source, out.private, out.certified = &seed, certify.NoiseSourceSeeded, false, false
+		out.status = certify.StatusSeeded
+	}
+	return out, nil
+}

@@ -1,0 +1,348 @@
+package lethe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/lethe-ml/lethe/autodiff"
+	"github.com/lethe-ml/lethe/certify"
+	"github.com/lethe-ml/lethe/onnxio"
+	"github.com/lethe-ml/lethe/onnxio/ort"
+	"github.com/lethe-ml/lethe/parity"
+)
+
+// VerifyRequest asks to re-check an unlearned model against its
+// certificate (`lethe verify`), without trusting the run that wrote them.
+// Model is required; the zero value of every other field is the documented
+// default.
+type VerifyRequest struct {
+	// Model is the unlearned ONNX file.
+	Model string
+	// Cert is its certificate. Default: CertPath(Model).
+	Cert string
+	// PublicKeyFile is an Ed25519 public key (PEM) the certificate must be
+	// signed with. Without it a signature is checked only against the key
+	// the certificate carries: integrity, not identity.
+	PublicKeyFile string
+	// Input is the original model, to check the certified input hash.
+	Input string
+	// Data, when given, adds a parity check of both engines on its first
+	// Limit samples.
+	Data Data
+	// Limit bounds the samples of Data compared. Default 1024.
+	Limit int
+}
+
+// Check is one verification step and its outcome.
+type Check struct {
+	// Name is the check: certificate, output, binding, input, sigma,
+	// signature, model, parity, native parity or data parity.
+	Name string `json:"name"`
+	// Status is CheckPass, CheckFail or CheckSkip.
+	Status string `json:"status"`
+	// Detail says what was found, or why the check failed or was skipped.
+	Detail string `json:"detail"`
+}
+
+// The outcomes of a Check.
+const (
+	CheckPass = "pass"
+	CheckFail = "fail"
+	CheckSkip = "skip"
+)
+
+// VerifyReport is what Verify found. Its JSON encoding is the output of
+// `lethe verify --json` (schemas/verify.schema.json).
+type VerifyReport struct {
+	Model       string `json:"model"`
+	Certificate string `json:"certificate"`
+	// Certified and Status are the certificate's claims.
+	Certified bool   `json:"certified"`
+	Status    string `json:"status"`
+	// OK reports that no check failed.
+	OK     bool    `json:"ok"`
+	Checks []Check `json:"checks"`
+}
+
+// Failed lists the names of the checks that failed, each once.
+func (r *VerifyReport) Failed() []string {
+	var names []string
+	for _, c := range r.Checks {
+		if c.Status == CheckFail && !slices.Contains(names, c.Name) {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// Tally counts the checks by outcome, e.g. "9 pass, 1 skipped".
+func (r *VerifyReport) Tally() string {
+	var pass, fail, skip int
+	for _, c := range r.Checks {
+		switch c.Status {
+		case CheckPass:
+			pass++
+		case CheckFail:
+			fail++
+		default:
+			skip++
+		}
+	}
+	s := fmt.Sprintf("%d pass", pass)
+	if skip > 0 {
+		s += fmt.Sprintf(", %d skipped", skip)
+	}
+	if fail > 0 {
+		s += fmt.Sprintf(", %d FAIL", fail)
+	}
+	return s
+}
+
+func (r *VerifyReport) add(name string, err error, pass string) {
+	c := Check{Name: name, Status: CheckPass, Detail: pass}
+	if err != nil {
+		c.Status, c.Detail = CheckFail, err.Error()
+		r.OK = false
+	}
+	r.Checks = append(r.Checks, c)
+}
+
+func (r *VerifyReport) skip(name, why string) {
+	r.Checks = append(r.Checks, Check{Name: name, Status: CheckSkip, Detail: why})
+}
+
+// Verify re-checks everything a certificate claims about a model:
+//
+//	certificate  the file is a valid lethe.certificate/v1
+//	output       the model's SHA-256 equals the certified output hash
+//	binding      the model's metadata carries this certificate's binding digest
+//	input        the original model's hash (with Input)
+//	sigma        σ recomputed from the recorded Δ, ε, δ and mechanism, and Δ
+//	             recomputed from its terms
+//	signature    the Ed25519 signature
+//	model        the model loads and compiles in lethe's engine
+//	parity       onnxruntime reproduces the recorded outputs on the
+//	             regenerated probe batch, and so does lethe's engine
+//	data parity  with Data, both engines agree on its first samples
+//
+// It returns the report, and with it a *CheckError naming the failed checks
+// when one failed. A model or certificate that cannot be read is an
+// *InputError (and no report); a missing onnxruntime another error.
+func Verify(ctx context.Context, req VerifyRequest) (*VerifyReport, error) {
+	switch {
+	case req.Model == "":
+		return nil, badField("Model", "no model given")
+	case req.Limit < 0:
+		return nil, badField("Limit", "%d: want ≥ 1 (or 0 for the default)", req.Limit)
+	}
+	if !req.Data.IsZero() {
+		if err := req.Data.validate("Data"); err != nil {
+			return nil, err
+		}
+	}
+	if req.Cert == "" {
+		req.Cert = CertPath(req.Model)
+	}
+	if req.Limit == 0 {
+		req.Limit = 1024
+	}
+	if _, err := os.Stat(req.Model); err != nil {
+		return nil, badInput("Model", err)
+	}
+	if _, err := os.Stat(req.Cert); err != nil {
+		return nil, badInput("Cert", fmt.Errorf("certificate: %w", err))
+	}
+	r := &VerifyReport{Model: req.Model, Certificate: req.Cert, OK: true}
+	c, err := certify.Read(req.Cert)
+	if err == nil {
+		err = c.Validate()
+	}
+	r.add("certificate", err, "valid "+certify.SchemaVersion)
+	if err != nil {
+		return finish(r)
+	}
+	r.Certified, r.Status = c.Certified, c.Status
+	sha, err := certify.FileSHA256(req.Model)
+	if err != nil {
+		return nil, badInput("Model", err)
+	}
+	r.add("output", mismatch("SHA-256", sha, c.Output.SHA256), "sha256 "+sha)
+	m, loadErr := onnxio.Load(req.Model)
+	if loadErr != nil {
+		r.add("model", loadErr, "")
+	} else {
+		binding, err := c.BindingDigest()
+		if err == nil {
+			err = mismatch(MetaCertificate+" metadata", m.Metadata()[MetaCertificate], binding)
+		}
+		r.add("binding", err, binding)
+	}
+	if req.Input != "" {
+		in, err := certify.FileSHA256(req.Input)
+		if err != nil {
+			return nil, badInput("Input", err)
+		}
+		r.add("input", mismatch("input SHA-256", in, c.Input.SHA256), "sha256 "+in)
+	} else {
+		r.skip("input", "no original model given")
+	}
+	r.add("sigma", certify.CheckSigma(c), fmt.Sprintf("σ = %.6g covers Δ = %.6g at (ε, δ) = (%.4g, %.3g), %s", c.Sigma, c.Bound.Sensitivity, c.Epsilon, c.Delta, c.Mechanism))
+	checkSignature(r, c, req.PublicKeyFile)
+	if loadErr != nil {
+		return finish(r)
+	}
+	prog, err := autodiff.Compile(m, autodiff.Options{})
+	dim := 0
+	if prog != nil {
+		dim = prog.Dim()
+	}
+	r.add("model", err, fmt.Sprintf("loads and compiles (%d trainable parameters)", dim))
+	if err != nil {
+		return finish(r)
+	}
+	if err := ort.Init(); err != nil {
+		return nil, fmt.Errorf("lethe: verify: the parity checks need onnxruntime: %w", err)
+	}
+	checkProbe(r, req.Model, c, m, prog)
+	if !req.Data.IsZero() {
+		checkData(ctx, r, req, m)
+	} else {
+		r.skip("data parity", "no data given")
+	}
+	return finish(r)
+}
+
+// finish returns the report with a *CheckError when a check failed.
+func finish(r *VerifyReport) (*VerifyReport, error) {
+	if r.OK {
+		return r, nil
+	}
+	failed := r.Failed()
+	return r, &CheckError{Checks: failed, Err: errors.New("verification failed: " + strings.Join(failed, ", "))}
+}
+
+// mismatch reports got != want.
+func mismatch(what, got, want string) error {
+	if got != want {
+		if got == "" {
+			got = "(none)"
+		}
+		return fmt.Errorf("%s is %s, the certificate says %s", what, got, want)
+	}
+	return nil
+}
+
+func checkSignature(r *VerifyReport, c *certify.Certificate, pubKey string) {
+	switch {
+	case pubKey != "":
+		pub, err := certify.LoadPublicKey(pubKey)
+		if err != nil {
+			r.add("signature", fmt.Errorf("%s: %w", pubKey, err), "")
+			return
+		}
+		r.add("signature", c.VerifySignature(pub), "signed by "+pubKey)
+	case c.Signature == nil:
+		r.skip("signature", "the certificate is not signed")
+	default:
+		pub, err := c.EmbeddedPublicKey()
+		if err == nil {
+			err = c.VerifySignature(pub)
+		}
+		r.add("signature", err, "intact, signed by the key it carries (give a public key to check who signed)")
+	}
+}
+
+// checkProbe regenerates the probe batch and compares both engines with the
+// recorded native outputs.
+func checkProbe(r *VerifyReport, path string, c *certify.Certificate, m *onnxio.Model, prog *autodiff.Program) {
+	p := c.Parity.Probe
+	if p.Source != certify.ProbeRandom {
+		r.skip("parity", "the probe was drawn from data; give the same data to re-check")
+		return
+	}
+	shape := make([]int, len(p.Shape))
+	for i, d := range p.Shape {
+		shape[i] = int(d)
+	}
+	x := parity.RandomProbe(*p.Seed, shape)
+	recorded := make([]parity.Output, len(c.Parity.NativeOutputs))
+	for i, out := range c.Parity.NativeOutputs {
+		recorded[i] = parity.Output{Name: out.Name, Shape: out.Shape, Values: out.Values}
+	}
+	tol := parity.Tolerance{Abs: c.Parity.Tolerance.Abs, Rel: c.Parity.Tolerance.Rel, Slack: c.Parity.Tolerance.Slack}
+	res, err := parity.CheckRecorded(path, m, x, shape[1:], shape[0], recorded, tol)
+	if err == nil && !res.Pass {
+		err = fmt.Errorf("onnxruntime %s differs from the recorded outputs at %s", res.ORTVersion, res.Worst)
+	}
+	version, maxAbs := "", 0.0
+	if res != nil {
+		version, maxAbs = res.ORTVersion, res.MaxAbs
+	}
+	r.add("parity", err, fmt.Sprintf("onnxruntime %s reproduces the recorded outputs (max |Δ| %.3g)", version, maxAbs))
+	// lethe's engine on the same file must reproduce them too: this ties
+	// the recorded outputs to the weights in the file.
+	out, _, err := prog.Forward(x, shape[1:], shape[0])
+	if err == nil {
+		err = compareRecorded(out, recorded[0].Values, parity.Tolerance{Abs: tol.Abs, Rel: tol.Rel})
+	}
+	r.add("native parity", err, "lethe's engine reproduces the recorded outputs")
+}
+
+func compareRecorded(got, want []float32, tol parity.Tolerance) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("%d outputs, %d recorded", len(got), len(want))
+	}
+	for i := range got {
+		d := float64(got[i]) - float64(want[i])
+		if d < 0 {
+			d = -d
+		}
+		w := float64(want[i])
+		if w < 0 {
+			w = -w
+		}
+		if !(d <= tol.Abs+tol.Rel*w) {
+			return fmt.Errorf("output %d is %g, recorded %g", i, got[i], want[i])
+		}
+	}
+	return nil
+}
+
+// checkData compares the engines on the first samples of the data.
+func checkData(ctx context.Context, r *VerifyReport, req VerifyRequest, m *onnxio.Model) {
+	src, closeSrc, err := req.Data.open("Data")
+	if err != nil {
+		r.add("data parity", err, "")
+		return
+	}
+	defer closeSrc()
+	fit, err := fitData(m, req.Model, src, req.Data.String())
+	if err != nil {
+		r.add("data parity", err, "")
+		return
+	}
+	n := min(req.Limit, fit.Len())
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sample := fit.SampleShape()
+	x := make([]float32, n*numel(sample))
+	if err := fit.Read(idx, x, nil); err != nil {
+		r.add("data parity", err, "")
+		return
+	}
+	res, err := parity.Check(m, x, sample, n, parity.DefaultTolerance)
+	maxAbs := 0.0
+	if err == nil {
+		maxAbs = res.MaxAbs
+		if !res.Pass {
+			err = fmt.Errorf("the engines disagree at %s", res.Worst)
+		}
+	}
+	r.add("data parity", err, fmt.Sprintf("%d samples, max |Δ| %.3g", n, maxAbs))
+}
