@@ -18,7 +18,7 @@ setup-bench:
 	@scripts/setup.sh --bench
 
 build:
-	$(GO) build $(GOFLAGS_TAGS) -ldflags "-X main.version=$(VERSION)" -o bin/lethe ./cmd/lethe
+	$(GO) build $(GOFLAGS_TAGS) -ldflags "-X github.com/lethe-ml/lethe.Version=$(VERSION)" -o bin/lethe ./cmd/lethe
 
 test: setup
 	$(GO) vet $(GOFLAGS_TAGS) ./...

@@ -69,7 +69,7 @@ func TestBadInputs(t *testing.T) {
 			{"inspect", "--json", bad.path},
 			{"run", bad.path, "--data", data, "--out", out},
 		} {
-			code, stdout, errs := lethe(t, args...)
+			code, stdout, errs := cli(t, args...)
 			if code != exitUsage || stdout != "" {
 				t.Errorf("%s: %v: exit %d, stdout %q; want 2 and nothing", name, args[0], code, stdout)
 			}

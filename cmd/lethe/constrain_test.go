@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/dataset"
 	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/onnxio/onnxtest"
@@ -27,7 +28,7 @@ func checkTrainedModel(t *testing.T, path string, radius float64, l2, loss strin
 		t.Errorf("‖w‖ = %.17g > C = %g in the written file", n, radius)
 	}
 	md := m.Metadata()
-	if md[metaRadius] != formatFloat(radius) || md[metaL2] != l2 || md[metaLoss] != loss {
+	if md[lethe.MetaRadius] != formatFloat(radius) || md[lethe.MetaL2] != l2 || md[lethe.MetaLoss] != loss {
 		t.Errorf("metadata %v; want radius %g, l2 %s, loss %s", md, radius, l2, loss)
 	}
 	return w
@@ -40,12 +41,12 @@ func TestConstrain(t *testing.T) {
 	model, data := fixture(t, "models/mlp.onnx"), fixtureSamples(t, "mlp", 0)
 	orig, _ := os.ReadFile(model)
 	out := filepath.Join(dir, "c.onnx")
-	code, stdout, errs := lethe(t, "constrain", model, "--data", data, "--radius", "4", "--l2", "0.001",
+	code, stdout, errs := cli(t, "constrain", model, "--data", data, "--radius", "4", "--l2", "0.001",
 		"--epochs", "20", "--lr", "0.01", "--batch-size", "8", "-o", out, "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var s constrainSummary
+	var s lethe.ConstrainResult
 	decodeJSON(t, stdout, &s)
 	w := checkTrainedModel(t, out, 4, "0.001", "xent")
 	// The fixture MLP has ‖w‖ ≈ 5.05, outside the ball: the constraint is
@@ -57,7 +58,7 @@ func TestConstrain(t *testing.T) {
 		t.Errorf("loss %g → %g: training did not lower it", s.Before.Objective, s.After.Objective)
 	}
 	if s.Samples != 8 || s.Params != 26506 || s.Steps != 20 || s.Radius != 4 || s.L2 != 0.001 || s.Loss != "xent" ||
-		s.Recipe != (trainRecipeJSON{Optimizer: "adam", LR: 0.01, Schedule: "cosine", BatchSize: 8, Epochs: 20, Seed: 0}) ||
+		s.Recipe != (lethe.Recipe{Optimizer: "adam", LR: 0.01, Schedule: "cosine", BatchSize: 8, Epochs: 20, Seed: 0}) ||
 		s.Out != out || s.Model != model || s.Data != data {
 		t.Errorf("summary %+v", s)
 	}
@@ -67,11 +68,11 @@ func TestConstrain(t *testing.T) {
 	}
 	// The reported final loss and gradient norm are those of the file: lethe
 	// grad on it agrees up to float32 summation order.
-	code, stdout, errs = lethe(t, "grad", out, "--data", data, "--l2", "0.001", "--out", filepath.Join(dir, "g.npy"), "--json")
+	code, stdout, errs = cli(t, "grad", out, "--data", data, "--l2", "0.001", "--out", filepath.Join(dir, "g.npy"), "--json")
 	if code != exitOK {
 		t.Fatalf("grad: exit %d: %s", code, errs)
 	}
-	var g gradSummary
+	var g lethe.GradientResult
 	decodeJSON(t, stdout, &g)
 	if math.Abs(g.Objective-s.After.Objective) > 1e-6*g.Objective || math.Abs(g.GradNorm-s.After.GradNorm) > 1e-5*g.GradNorm {
 		t.Errorf("constrain reports loss %.10g, ‖∇‖ %.6g; grad on the output %.10g, %.6g", s.After.Objective, s.After.GradNorm, g.Objective, g.GradNorm)
@@ -85,7 +86,7 @@ func TestConstrain(t *testing.T) {
 // momentum and a step schedule, and the human log with one line per epoch.
 func TestConstrainInactiveAndProgress(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "c.onnx")
-	code, stdout, errs := lethe(t, "constrain", fixture(t, "models/logreg.onnx"), "--data", fixtureSamples(t, "logreg", 0), "--radius", "100",
+	code, stdout, errs := cli(t, "constrain", fixture(t, "models/logreg.onnx"), "--data", fixtureSamples(t, "logreg", 0), "--radius", "100",
 		"--epochs", "3", "--batch-size", "4", "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9", "--schedule", "step", "--step-size", "1", "-o", out)
 	if code != exitOK || stdout != "" {
 		t.Fatalf("exit %d, stdout %q: %s", code, stdout, errs)
@@ -97,7 +98,7 @@ func TestConstrainInactiveAndProgress(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
 	}
-	code, _, errs = lethe(t, "constrain", fixture(t, "models/logreg.onnx"), "--data", fixtureSamples(t, "logreg", 0), "--radius", "100",
+	code, _, errs = cli(t, "constrain", fixture(t, "models/logreg.onnx"), "--data", fixtureSamples(t, "logreg", 0), "--radius", "100",
 		"-o", filepath.Join(t.TempDir(), "q.onnx"), "-q")
 	if code != exitOK || errs != "" {
 		t.Errorf("--quiet: exit %d, stderr %q", code, errs)
@@ -113,7 +114,7 @@ func TestConstrainExternalData(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.onnx")
-	if code, _, errs := lethe(t, "constrain", model, "--data", fixtureSamples(t, "mlp", 0), "--radius", "1", "--epochs", "2", "-o", out, "-q"); code != exitOK {
+	if code, _, errs := cli(t, "constrain", model, "--data", fixtureSamples(t, "mlp", 0), "--radius", "1", "--epochs", "2", "-o", out, "-q"); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	checkTrainedModel(t, out, 1, "0", "xent")
@@ -164,7 +165,7 @@ func TestConstrainRefusals(t *testing.T) {
 		{"no labels", []string{"constrain", model, "--data", features, "--radius", "1", "-o", out}, []string{"x.npy", "no labels"}},
 		{"unsupported model", []string{"constrain", unsupportedModel(t, dir), "--data", data, "--radius", "1", "-o", out}, []string{"Hardmax"}},
 	} {
-		code, stdout, errs := lethe(t, tc.args...)
+		code, stdout, errs := cli(t, tc.args...)
 		if code != exitUsage || stdout != "" {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2", tc.name, code, stdout, errs)
 		}
@@ -183,7 +184,7 @@ func TestConstrainRefusals(t *testing.T) {
 // writes nothing.
 func TestConstrainDiverges(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.onnx")
-	code, stdout, errs := lethe(t, "constrain", fixture(t, "models/mlp.onnx"), "--data", fixtureSamples(t, "mlp", 0), "--radius", "1e30",
+	code, stdout, errs := cli(t, "constrain", fixture(t, "models/mlp.onnx"), "--data", fixtureSamples(t, "mlp", 0), "--radius", "1e30",
 		"--optimizer", "sgd", "--lr", "1e30", "--epochs", "5", "--batch-size", "2", "-o", out)
 	if code != exitFailed || stdout != "" || !strings.Contains(errs, "--lr") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 1 and a hint at --lr", code, stdout, errs)
@@ -198,11 +199,11 @@ func TestConstrainDiverges(t *testing.T) {
 func TestConstrainDropsCertificateBinding(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "unlearned.onnx")
-	if err := onnxtest.MLP(2, onnxtest.Raw, 784, 4, 10).Metadata(metaCertificate, "sha256:abc").Write(model); err != nil {
+	if err := onnxtest.MLP(2, onnxtest.Raw, 784, 4, 10).Metadata(lethe.MetaCertificate, "sha256:abc").Write(model); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.onnx")
-	code, _, errs := lethe(t, "constrain", model, "--data", fixtureSamples(t, "mlp", 0), "--radius", "2", "-o", out, "-q")
+	code, _, errs := cli(t, "constrain", model, "--data", fixtureSamples(t, "mlp", 0), "--radius", "2", "-o", out, "-q")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -211,7 +212,7 @@ func TestConstrainDropsCertificateBinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The trained model is not the output of that unlearning any more.
-	if b, ok := m.Metadata()[metaCertificate]; ok {
+	if b, ok := m.Metadata()[lethe.MetaCertificate]; ok {
 		t.Errorf("constrained model still carries certificate binding %q", b)
 	}
 }

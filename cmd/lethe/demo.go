@@ -6,61 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/lethe-ml/lethe/onnxio/ort"
+	"github.com/lethe-ml/lethe/demo"
 )
-
-// The demo's fixed choices (documented in `lethe demo --help`).
-const (
-	// demoForgetSeed seeds the choice of the forgotten samples (PCG stream
-	// demoForgetStream): the same 1,000 indices on every machine.
-	demoForgetSeed   = 2024
-	demoForgetStream = 0x666f72676574 // "forget"
-	// demoRetrainStream is the PCG stream of the retrain's fresh
-	// initialisation (the seed is --retrain-seed).
-	demoRetrainStream = 0x72657472 // "retr"
-	// paperSigma is the fixed noise of the paper's code (Zhang et al., ICML
-	// 2024, unlearn.py --std 0.001), which is not calibrated to any (ε, δ).
-	paperSigma = 0.001
-	// quickTrain, quickForget and quickTest size --quick runs.
-	quickTrain, quickForget, quickTest = 600, 30, 300
-)
-
-// demoEpsilons are the privacy budgets of the privacy–utility curve.
-var demoEpsilons = []float64{0.1, 0.3, 1, 3, 10, 30, 100}
-
-// modelCard is what a bundled model's card (models/*.md) states about how it
-// was trained: the ball, the L2 weight and the recipe that retraining
-// repeats. The demo uses it when the model file does not carry lethe's
-// metadata (lethe.radius, lethe.l2) or models/train.py's (train.radius_C,
-// train.l2_mu).
-type modelCard struct {
-	Radius float64
-	L2     float64
-	Recipe retrainRecipe
-}
-
-// retrainRecipe is the projected-Adam recipe of the retrain reference.
-type retrainRecipe struct {
-	Epochs    int     `json:"epochs"`
-	LR        float64 `json:"lr"`
-	BatchSize int     `json:"batch_size"`
-}
-
-// paperRecipe is the training recipe of the paper's code (Zhang et al.,
-// ICML 2024, train.py): Adam, learning rate 0.01, batches of 128, 30 epochs.
-var paperRecipe = retrainRecipe{Epochs: 30, LR: 0.01, BatchSize: 128}
-
-// bundledCards are the cards of the bundled models by file name: both are
-// trained by models/train.py in the ball C = 20 with μ = 5e-4, starting with
-// the paper's recipe (which retraining repeats).
-var bundledCards = map[string]modelCard{
-	"mnist_mlp.onnx":   {Radius: 20, L2: 5e-4, Recipe: paperRecipe},
-	"fashion_cnn.onnx": {Radius: 20, L2: 5e-4, Recipe: paperRecipe},
-}
 
 // demoOptions are the inputs of `lethe demo`.
 type demoOptions struct {
@@ -146,11 +96,11 @@ with its plots; models and certificates go to --work.`,
 			if runF != nil {
 				return runF(o)
 			}
-			return runDemo(cmd.Context(), o)
+			return o.Run(cmd.Context())
 		},
 	}
 	f := cmd.Flags()
-	registerEvalEngine(f, &o.engine)
+	o.engine.registerEval(f)
 	f.StringVarP(&o.Out, "out", "o", filepath.Join("out", "demo"), "output folder (created if needed; --reproduce: results)")
 	f.StringVar(&o.Work, "work", filepath.Join("out", "reproduce"), "--reproduce: folder for the models, certificates and reports")
 	f.StringVar(&o.Model, "model", filepath.Join("models", "mnist_mlp.onnx"), "the trained model (a constrained optimum in the ball ‖w‖ ≤ C)")
@@ -159,7 +109,7 @@ with its plots; models and certificates go to --work.`,
 	f.Float64Var(&o.Radius, "radius", 0, "ball radius C (default: the model's metadata or card)")
 	f.Float64Var(&o.L2, "l2", 0, "L2 weight μ of the training objective (default: the model's metadata or card)")
 	f.IntVar(&o.NForget, "n-forget", 1000, "number of training samples to forget")
-	f.Uint64Var(&o.ForgetSeed, "forget-seed", demoForgetSeed, "seed of the choice of forgotten samples")
+	f.Uint64Var(&o.ForgetSeed, "forget-seed", demo.DefaultForgetSeed, "seed of the choice of forgotten samples")
 	f.Float64Var(&o.Epsilon, "epsilon", 1, "ε of the certified row")
 	f.Float64Var(&o.Delta, "delta", 1e-5, "δ of every certified quantity")
 	f.IntVar(&o.Epochs, "epochs", 0, "retrain epochs (default: the model card's recipe, 30)")
@@ -197,42 +147,40 @@ func (o *demoOptions) Validate() error {
 	return nil
 }
 
-// runDemo runs the demo, or the reproduction with --reproduce.
-func runDemo(ctx context.Context, o *demoOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
+// options are the demo package's options.
+func (o *demoOptions) options() demo.Options {
+	d := demo.Options{
+		Out: o.Out, Work: o.Work, Model: o.Model, Data: o.Data, Test: o.Test, Radius: o.Radius, NForget: o.NForget,
+		ForgetSeed: o.ForgetSeed, Epsilon: o.Epsilon, Delta: o.Delta, Epochs: o.Epochs, RetrainSeed: o.RetrainSeed,
+		AttackSeed: o.AttackSeed, Quick: o.Quick, Engine: o.engine.engine(), Progress: o.global.progress(o.io, ""),
 	}
-	if err := ort.Init(); err != nil {
-		return failed(fmt.Errorf("demo: the parity check of the released model needs onnxruntime (make setup installs it): %w", err))
+	if o.l2Set {
+		d.L2 = new(o.L2)
 	}
+	return d
+}
+
+// Run runs the demo, or the reproduction with --reproduce, and prints the
+// results.
+func (o *demoOptions) Run(ctx context.Context) error {
 	if o.Reproduce {
-		return runReproduce(ctx, o)
+		rep, err := demo.Reproduce(ctx, o.options())
+		if err != nil {
+			return err
+		}
+		if o.global.JSON {
+			return o.io.writeJSON(rep.Results)
+		}
+		o.io.Out.Write(rep.Markdown)
+		fmt.Fprintf(o.io.Out, "\nwrote %s\n", rep.Path)
+		return nil
 	}
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return failed(fmt.Errorf("demo: %w", err))
-	}
-	started := time.Now()
-	setup := demoSetup{Name: slugOf(o.Model) + " on " + o.Data, Slug: slugOf(o.Model), Model: o.Model, Train: o.Data, Test: o.Test}
-	if filepath.Base(o.Model) == "mnist_mlp.onnx" && o.Data == "mnist:train" {
-		setup.Name = "MNIST MLP"
-	}
-	r, err := runSetup(ctx, o, setup, o.Out)
+	res, err := demo.Run(ctx, o.options())
 	if err != nil {
 		return err
 	}
-	if err := r.writeOutputs(o.Out); err != nil {
-		return err
-	}
-	res := r.result(time.Since(started))
 	if o.global.JSON {
 		return o.io.writeJSON(res)
 	}
-	printDemo(o.io.Out, r, res)
-	return nil
-}
-
-// slugOf is a model file's name without its extension, for output names.
-func slugOf(model string) string {
-	base := filepath.Base(model)
-	return base[:len(base)-len(filepath.Ext(base))]
+	return res.WriteText(o.io.Out)
 }

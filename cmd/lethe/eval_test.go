@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/autodiff"
 	"github.com/lethe-ml/lethe/dataset"
 	"github.com/lethe-ml/lethe/internal/testenv"
@@ -107,12 +108,12 @@ func referenceMetrics(t *testing.T, model string, x []float32, y []int64, rows [
 func TestEvalMatchesIndependentComputation(t *testing.T) {
 	f := newEvalFixture(t)
 	model := fixture(t, "models/mlp.onnx")
-	code, stdout, stderr := lethe(t, "eval", model, "--data", f.train, "--forget", f.forget, "--test", f.test,
+	code, stdout, stderr := cli(t, "eval", model, "--data", f.train, "--forget", f.forget, "--test", f.test,
 		"--original", fixture(t, "models/mlp.onnx"), "--json", "--batch-size", "64")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r evalReport
+	var r lethe.EvalReport
 	decodeJSON(t, stdout, &r)
 	if r.Retained == nil || r.Forgotten == nil || r.Test == nil || r.MIALoss == nil || r.MIAPosterior == nil {
 		t.Fatalf("incomplete report %s", stdout)
@@ -127,7 +128,7 @@ func TestEvalMatchesIndependentComputation(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name string
-		got  *splitMetrics
+		got  *lethe.SplitMetrics
 		x    []float32
 		y    []int64
 		rows []int
@@ -150,7 +151,7 @@ func TestEvalMatchesIndependentComputation(t *testing.T) {
 	if r.MIAPosterior.Attack != "unlearning-posterior" {
 		t.Errorf("posterior attack %+v", r.MIAPosterior)
 	}
-	for _, a := range []*attackMetrics{r.MIALoss, r.MIAPosterior} {
+	for _, a := range []*lethe.AttackMetrics{r.MIALoss, r.MIAPosterior} {
 		if !(a.AUC >= 0 && a.AUC <= 1 && a.BalancedAccuracy >= 0 && a.BalancedAccuracy <= 1 && a.TPRAt1FPR >= 0 && a.TPRAt1FPR <= 1) {
 			t.Errorf("scores outside [0, 1]: %+v", a)
 		}
@@ -158,8 +159,8 @@ func TestEvalMatchesIndependentComputation(t *testing.T) {
 
 	// The same run twice gives the same attack scores (seeded), and a
 	// different --attack-seed a different split.
-	_, again, _ := lethe(t, "eval", model, "--data", f.train, "--forget", f.forget, "--test", f.test, "--json")
-	var r2 evalReport
+	_, again, _ := cli(t, "eval", model, "--data", f.train, "--forget", f.forget, "--test", f.test, "--json")
+	var r2 lethe.EvalReport
 	decodeJSON(t, again, &r2)
 	if r2.MIALoss.AUC != r.MIALoss.AUC || r2.MIAPosterior != nil {
 		t.Errorf("rerun: loss AUC %v vs %v; posterior %+v without --original", r2.MIALoss.AUC, r.MIALoss.AUC, r2.MIAPosterior)
@@ -168,7 +169,7 @@ func TestEvalMatchesIndependentComputation(t *testing.T) {
 
 func TestEvalHumanOutput(t *testing.T) {
 	f := newEvalFixture(t)
-	code, stdout, stderr := lethe(t, "eval", fixture(t, "models/mlp.onnx"), "--data", f.train, "--forget", f.forget, "--test", f.test)
+	code, stdout, stderr := cli(t, "eval", fixture(t, "models/mlp.onnx"), "--data", f.train, "--forget", f.forget, "--test", f.test)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -178,7 +179,7 @@ func TestEvalHumanOutput(t *testing.T) {
 		}
 	}
 	// Without --forget and --test: accuracy on all of --data, no attacks.
-	code, stdout, _ = lethe(t, "eval", fixture(t, "models/mlp.onnx"), "--data", f.train)
+	code, stdout, _ = cli(t, "eval", fixture(t, "models/mlp.onnx"), "--data", f.train)
 	if code != 0 || !strings.Contains(stdout, "skipped") || !strings.Contains(stdout, "300") {
 		t.Errorf("accuracy-only eval: exit %d\n%s", code, stdout)
 	}
@@ -214,13 +215,13 @@ func TestEvalBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"eval", model, "--data", f.train}, tc.args...)
-			code, stdout, stderr := lethe(t, args...)
+			code, stdout, stderr := cli(t, args...)
 			if code != exitUsage || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d (want 2), stderr %q lacks %q; stdout %q", code, stderr, tc.want, stdout)
 			}
 		})
 	}
-	if code, _, _ := lethe(t, "eval", filepath.Join(f.dir, "none.onnx"), "--data", f.train); code != exitUsage {
+	if code, _, _ := cli(t, "eval", filepath.Join(f.dir, "none.onnx"), "--data", f.train); code != exitUsage {
 		t.Errorf("missing model: exit %d, want 2", code)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"codeberg.org/sbinet/npyio/npz"
 
+	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/dataset"
 	"github.com/lethe-ml/lethe/onnxio"
 )
@@ -122,12 +123,12 @@ func TestGradMatchesFixtures(t *testing.T) {
 			t.Run(name+"/"+prec, func(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "g.npy")
 				// Batches of 3 over 2 threads: uneven batches, summed in order.
-				code, stdout, errs := lethe(t, "grad", fixture(t, "models/"+name+".onnx"), "--data", data, "--out", out,
+				code, stdout, errs := cli(t, "grad", fixture(t, "models/"+name+".onnx"), "--data", data, "--out", out,
 					"--precision", prec, "--batch-size", "3", "--threads", "2", "--json")
 				if code != exitOK {
 					t.Fatalf("exit %d: %s", code, errs)
 				}
-				var s gradSummary
+				var s lethe.GradientResult
 				decodeJSON(t, stdout, &s)
 				got := readVector(t, out)
 				tol := precisionTol[prec]
@@ -166,11 +167,11 @@ func TestGradHVPLosses(t *testing.T) {
 		t.Run(loss, func(t *testing.T) {
 			dir := t.TempDir()
 			g, hv := filepath.Join(dir, "g.npy"), filepath.Join(dir, "hv.npy")
-			code, stdout, errs := lethe(t, "grad", model, "--data", data, "--out", g, "--loss", loss, "--precision", "float64", "--json")
+			code, stdout, errs := cli(t, "grad", model, "--data", data, "--out", g, "--loss", loss, "--precision", "float64", "--json")
 			if code != exitOK {
 				t.Fatalf("grad: exit %d: %s", code, errs)
 			}
-			var s gradSummary
+			var s lethe.GradientResult
 			decodeJSON(t, stdout, &s)
 			wantLoss := readNpz(t, losses, "loss_"+loss)[0]
 			// float64 throughout: see precisionTol.
@@ -180,7 +181,7 @@ func TestGradHVPLosses(t *testing.T) {
 			if e := normRelErr(readVector(t, g), readNpz(t, losses, "grad_"+loss)); e > 1e-9 {
 				t.Errorf("gradient: relative error %.3g", e)
 			}
-			if code, _, errs := lethe(t, "hvp", model, "--data", data, "--vector", v, "--out", hv, "--loss", loss, "--precision", "float64", "-q"); code != exitOK {
+			if code, _, errs := cli(t, "hvp", model, "--data", data, "--vector", v, "--out", hv, "--loss", loss, "--precision", "float64", "-q"); code != exitOK {
 				t.Fatalf("hvp: exit %d: %s", code, errs)
 			}
 			if e := normRelErr(readVector(t, hv), readNpz(t, losses, "hvp_"+loss)); e > 1e-9 {
@@ -197,11 +198,11 @@ func TestGradL2(t *testing.T) {
 	ref := fixture(t, "fixtures/logreg.npz")
 	out := filepath.Join(t.TempDir(), "g.npy")
 	const mu = 0.01
-	code, stdout, errs := lethe(t, "grad", model, "--data", data, "--out", out, "--l2", "0.01", "--precision", "float64", "--json")
+	code, stdout, errs := cli(t, "grad", model, "--data", data, "--out", out, "--l2", "0.01", "--precision", "float64", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var s gradSummary
+	var s lethe.GradientResult
 	decodeJSON(t, stdout, &s)
 	w := modelParams(t, model)
 	want := readNpz(t, ref, "grad")
@@ -231,7 +232,7 @@ func TestGradIndices(t *testing.T) {
 	run := func(out string, args ...string) []float64 {
 		t.Helper()
 		args = append([]string{"grad", model, "--out", filepath.Join(dir, out), "--precision", "float64", "--threads", "1", "-q"}, args...)
-		if code, _, errs := lethe(t, args...); code != exitOK {
+		if code, _, errs := cli(t, args...); code != exitOK {
 			t.Fatalf("%v: exit %d: %s", args, code, errs)
 		}
 		return readVector(t, filepath.Join(dir, out))
@@ -244,8 +245,8 @@ func TestGradIndices(t *testing.T) {
 	if e := normRelErr(run("c.npy", "--data", data, "--indices", all), run("d.npy", "--data", data)); e != 0 {
 		t.Errorf("--indices naming every sample differs from none by %.3g", e)
 	}
-	code, stdout, _ := lethe(t, "grad", model, "--data", data, "--indices", sub, "--out", filepath.Join(dir, "e.npy"), "--json")
-	var s gradSummary
+	code, stdout, _ := cli(t, "grad", model, "--data", data, "--indices", sub, "--out", filepath.Join(dir, "e.npy"), "--json")
+	var s lethe.GradientResult
 	decodeJSON(t, stdout, &s)
 	if code != exitOK || s.Samples != 3 || s.Indices != sub {
 		t.Errorf("exit %d, summary %+v", code, s)
@@ -300,7 +301,7 @@ func TestGradHVPRefusals(t *testing.T) {
 		{"out is vector", []string{"hvp", model, "--data", data, "--out", v, "--vector", v}, []string{"is also an input"}},
 		{"hvp no labels", []string{"hvp", model, "--data", features, "--out", out, "--vector", v}, []string{"no labels"}},
 	} {
-		code, stdout, errs := lethe(t, tc.args...)
+		code, stdout, errs := cli(t, tc.args...)
 		if code != exitUsage || stdout != "" {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2", tc.name, code, stdout, errs)
 		}
@@ -317,7 +318,7 @@ func TestGradHVPRefusals(t *testing.T) {
 
 func TestGradHVPHelp(t *testing.T) {
 	for _, cmd := range []string{"grad", "hvp", "constrain", "retrain"} {
-		code, out, _ := lethe(t, cmd, "--help")
+		code, out, _ := cli(t, cmd, "--help")
 		if code != exitOK || !strings.Contains(out, "Examples:") || !strings.Contains(out, "lethe "+cmd+" model.onnx") {
 			t.Errorf("%s --help: exit %d, no example in %q", cmd, code, out)
 		}
@@ -347,7 +348,7 @@ func TestNaNDataIsBadInput(t *testing.T) {
 		{"constrain", model, "--data", data, "--radius", "4", "-o", out},
 		{"retrain", model, "--data", data, "--forget", forget, "--radius", "4", "-o", out},
 	} {
-		code, stdout, errs := lethe(t, args...)
+		code, stdout, errs := cli(t, args...)
 		if code != exitUsage || stdout != "" || !strings.Contains(errs, "nan.npz") || !strings.Contains(errs, "sample 5") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2 naming the file and the sample", args[0], code, stdout, errs)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/dataset"
 )
 
@@ -21,7 +22,7 @@ func TestHVPMatchesFixtures(t *testing.T) {
 		for _, prec := range []string{"float64", "float32"} {
 			t.Run(name+"/"+prec, func(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "hv.npy")
-				code, stdout, errs := lethe(t, "hvp", fixture(t, "models/"+name+".onnx"), "--data", data, "--vector", vpath,
+				code, stdout, errs := cli(t, "hvp", fixture(t, "models/"+name+".onnx"), "--data", data, "--vector", vpath,
 					"--out", out, "--precision", prec, "--batch-size", "3", "--threads", "2", "--json")
 				if code != exitOK {
 					t.Fatalf("exit %d: %s", code, errs)
@@ -33,7 +34,7 @@ func TestHVPMatchesFixtures(t *testing.T) {
 					t.Errorf("HVP: relative error %.3g > %g", e, tol)
 				}
 				t.Logf("HVP relative error %.3g", e)
-				var s hvpSummary
+				var s lethe.HVPResult
 				decodeJSON(t, stdout, &s)
 				var vhv float64
 				for i := range v {
@@ -74,7 +75,7 @@ func TestHVPFloat32VectorAndL2(t *testing.T) {
 	run := func(vec, out string, extra ...string) []float64 {
 		t.Helper()
 		args := append([]string{"hvp", model, "--data", data, "--vector", vec, "--out", filepath.Join(dir, out), "--precision", "float64", "--threads", "1", "-q"}, extra...)
-		if code, _, errs := lethe(t, args...); code != exitOK {
+		if code, _, errs := cli(t, args...); code != exitOK {
 			t.Fatalf("%v: exit %d: %s", args, code, errs)
 		}
 		return readVector(t, filepath.Join(dir, out))

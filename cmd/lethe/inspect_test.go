@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/onnxio/onnxtest"
 )
@@ -49,11 +50,11 @@ func TestInspectFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			code, out, errs := lethe(t, "inspect", "--json", model)
+			code, out, errs := cli(t, "inspect", "--json", model)
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			var r inspectReport
+			var r lethe.InspectReport
 			decodeJSON(t, out, &r)
 			if len(r.Params) != len(want.Params) || r.ParamCount != want.Total {
 				t.Fatalf("%d params, %d values; want %d, %d", len(r.Params), r.ParamCount, len(want.Params), want.Total)
@@ -104,7 +105,7 @@ func mapsEqual(a, b map[string]int) bool {
 
 // TestInspectHuman checks the human report of the MLP.
 func TestInspectHuman(t *testing.T) {
-	code, out, errs := lethe(t, "inspect", fixture(t, "models/mlp.onnx"))
+	code, out, errs := cli(t, "inspect", fixture(t, "models/mlp.onnx"))
 	if code != exitOK || errs != "" {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
@@ -119,11 +120,11 @@ func TestInspectHuman(t *testing.T) {
 // TestInspectFreeze checks --freeze, including a pattern that matches nothing.
 func TestInspectFreeze(t *testing.T) {
 	model := fixture(t, "models/mlp.onnx")
-	code, out, _ := lethe(t, "inspect", "--json", "--freeze", "fc1.*", "--freeze", "fc2.weight", model)
+	code, out, _ := cli(t, "inspect", "--json", "--freeze", "fc1.*", "--freeze", "fc2.weight", model)
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	var r inspectReport
+	var r lethe.InspectReport
 	decodeJSON(t, out, &r)
 	var names []string
 	for _, p := range r.Params {
@@ -132,7 +133,7 @@ func TestInspectFreeze(t *testing.T) {
 	if !slices.Equal(names, []string{"fc2.bias", "fc3.weight", "fc3.bias"}) || r.Params[0].Offset != 0 || r.ParamCount != 32+320+10 {
 		t.Errorf("params %v (count %d)", names, r.ParamCount)
 	}
-	code, out, errs := lethe(t, "inspect", "--freeze", "conv*", model)
+	code, out, errs := cli(t, "inspect", "--freeze", "conv*", model)
 	if code != exitUsage || out != "" || !strings.Contains(errs, `"conv*" matches no initializer`) || !strings.Contains(errs, "mlp.onnx") {
 		t.Errorf("unmatched pattern: exit %d, stderr %q", code, errs)
 	}
@@ -149,19 +150,19 @@ func TestInspectSupportHook(t *testing.T) {
 		return nil
 	}
 	model := fixture(t, "models/mlp.onnx")
-	code, out, _ := lethe(t, "inspect", "--json", model)
-	var r inspectReport
+	code, out, _ := cli(t, "inspect", "--json", model)
+	var r lethe.InspectReport
 	decodeJSON(t, out, &r)
 	if code != exitOK || r.Supported == nil || *r.Supported || len(r.Unsupported) != 2 || r.Unsupported[0].Op != "Relu" ||
 		r.Unsupported[0].Reason != "no rule for Relu" || r.Unsupported[0].Opset != 13 {
 		t.Errorf("exit %d, supported %v, unsupported %+v", code, r.Supported, r.Unsupported)
 	}
-	_, out, _ = lethe(t, "inspect", model)
+	_, out, _ = cli(t, "inspect", model)
 	if !strings.Contains(out, "not supported by the native engine: 2 nodes") || !strings.Contains(out, "no rule for Relu") {
 		t.Errorf("human report:\n%s", out)
 	}
 	nodeSupport = func(onnxio.Node) error { return nil }
-	_, out, _ = lethe(t, "inspect", model)
+	_, out, _ = cli(t, "inspect", model)
 	if !strings.Contains(out, "every node is supported") {
 		t.Errorf("human report:\n%s", out)
 	}
@@ -188,11 +189,11 @@ func unsupportedModel(t *testing.T, dir string) string {
 // the node, its operator and opset, and the reason.
 func TestInspectUnsupported(t *testing.T) {
 	model := unsupportedModel(t, t.TempDir())
-	code, out, errs := lethe(t, "inspect", "--json", model)
+	code, out, errs := cli(t, "inspect", "--json", model)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var r inspectReport
+	var r lethe.InspectReport
 	decodeJSON(t, out, &r)
 	if r.Supported == nil || *r.Supported || len(r.Unsupported) != 1 {
 		t.Fatalf("supported %v, unsupported %+v", r.Supported, r.Unsupported)
@@ -201,7 +202,7 @@ func TestInspectUnsupported(t *testing.T) {
 	if u.Node != "Hardmax_1" || u.Op != "Hardmax" || u.Opset != 13 || !strings.Contains(u.Reason, "does not implement") {
 		t.Errorf("unsupported %+v", u)
 	}
-	code, out, _ = lethe(t, "inspect", model)
+	code, out, _ = cli(t, "inspect", model)
 	for _, want := range []string{"not supported by the native engine: 1 node", "Hardmax_1 (Hardmax, opset 13)", "does not implement"} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("exit %d, report lacks %q:\n%s", code, want, out)

@@ -2,6 +2,10 @@
 // training samples with a certified Newton update, and writes a new ONNX file
 // with a certificate. See DESIGN.md §5 for the command-line contract and
 // `lethe --help` for the commands.
+//
+// The command line is a thin shell over the library
+// github.com/lethe-ml/lethe: each command turns its flags into a request,
+// calls the library, and prints the result (as JSON with --json).
 package main
 
 import (
@@ -34,7 +38,7 @@ func execute(args []string, stdout, stderr io.Writer) (code int) {
 		return exitOK
 	}
 	code = exitCode(err)
-	fmt.Fprintf(stderr, "lethe: %v\n", err)
+	fmt.Fprintln(stderr, message(err))
 	if code == exitUsage && isUsage(err) {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,9 +18,9 @@ import (
 	"github.com/lethe-ml/lethe/onnxio/ort"
 )
 
-// lethe runs the command line in-process and returns its exit code and
+// cli runs the command line in-process and returns its exit code and
 // output streams.
-func lethe(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = execute(args, &out, &errb)
@@ -91,17 +93,17 @@ func readNpz(t *testing.T, path, name string) []float64 {
 }
 
 func TestVersionAndHelp(t *testing.T) {
-	code, out, _ := lethe(t, "--version")
+	code, out, _ := cli(t, "--version")
 	if code != exitOK || !strings.Contains(out, "lethe version") {
 		t.Errorf("--version: %d %q", code, out)
 	}
 	for _, cmd := range []string{"inspect", "run"} {
-		code, out, _ := lethe(t, cmd, "--help")
+		code, out, _ := cli(t, cmd, "--help")
 		if code != exitOK || !strings.Contains(out, "Examples:") || !strings.Contains(out, "lethe "+cmd+" model.onnx") {
 			t.Errorf("%s --help: exit %d, no example in %q", cmd, code, out)
 		}
 	}
-	if code, out, _ := lethe(t); code != exitOK || !strings.Contains(out, "inspect") {
+	if code, out, _ := cli(t); code != exitOK || !strings.Contains(out, "inspect") {
 		t.Errorf("bare lethe: %d %q", code, out)
 	}
 }
@@ -118,7 +120,7 @@ func TestUsageErrors(t *testing.T) {
 		{"run", "a.onnx", "--data", "d.npz", "--out", "o.npy", "--engine", "gpu"},
 		{"run", "a.onnx", "--data", "d.npz", "--out", "o.npy", "--batch-size", "0"},
 	} {
-		code, out, errs := lethe(t, args...)
+		code, out, errs := cli(t, args...)
 		if code != exitUsage || out != "" || !strings.Contains(errs, "--help") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and a pointer to --help", args, code, out, errs)
 		}
@@ -130,7 +132,7 @@ func TestUsageErrors(t *testing.T) {
 func TestPanicIsInternalError(t *testing.T) {
 	defer func(f func(onnxio.Node) error) { nodeSupport = f }(nodeSupport)
 	nodeSupport = func(onnxio.Node) error { panic("boom") }
-	code, _, errs := lethe(t, "inspect", fixture(t, "models/mlp.onnx"))
+	code, _, errs := cli(t, "inspect", fixture(t, "models/mlp.onnx"))
 	if code != exitInternal || !strings.Contains(errs, "internal error") || !strings.Contains(errs, "boom") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
@@ -155,4 +157,18 @@ func TestCheckOutput(t *testing.T) {
 	if err := checkOutput(filepath.Join(dir, "out.npy"), in); err != nil {
 		t.Errorf("a fresh output: %v", err)
 	}
+}
+
+// formatFloat writes a float as lethe writes it into metadata.
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// retainedIndices returns 0..n−1 without the sorted indices drop.
+func retainedIndices(n int, drop []int) []int {
+	var out []int
+	for i := range n {
+		if !slices.Contains(drop, i) {
+			out = append(out, i)
+		}
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 
 	"codeberg.org/sbinet/npyio/npz"
 
+	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/dataset"
 	"github.com/lethe-ml/lethe/onnxio/onnxtest"
 )
@@ -25,14 +26,14 @@ func TestRetrain(t *testing.T) {
 	model, data := fixture(t, "models/mlp.onnx"), fixtureSamples(t, "mlp", 0)
 	forget := filepath.Join(dir, "forget.txt")
 	os.WriteFile(forget, []byte("3\n0\n"), 0o644)
-	retrain := func(model, out string, extra ...string) retrainSummary {
+	retrain := func(model, out string, extra ...string) lethe.RetrainResult {
 		t.Helper()
 		args := append([]string{"retrain", model, "--data", data, "--forget", forget, "-o", out, "--json"}, retrainArgs...)
-		code, stdout, errs := lethe(t, append(args, extra...)...)
+		code, stdout, errs := cli(t, append(args, extra...)...)
 		if code != exitOK {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
-		var s retrainSummary
+		var s lethe.RetrainResult
 		decodeJSON(t, stdout, &s)
 		return s
 	}
@@ -44,7 +45,7 @@ func TestRetrain(t *testing.T) {
 	}
 	if s.N != 8 || s.NForget != 2 || s.NRetained != 6 || !strings.HasPrefix(s.Digest, "sha256:") || s.Params != 26506 ||
 		s.Radius != 4 || s.L2 != 0.001 || s.Loss != "xent" || s.Steps != 15 || s.TrainSeconds <= 0 || s.Seconds < s.TrainSeconds ||
-		s.Recipe != (trainRecipeJSON{Optimizer: "adam", LR: 0.01, Schedule: "constant", BatchSize: 6, Epochs: 15, Seed: 0}) {
+		s.Recipe != (lethe.Recipe{Optimizer: "adam", LR: 0.01, Schedule: "constant", BatchSize: 6, Epochs: 15, Seed: 0}) {
 		t.Errorf("summary %+v", s)
 	}
 
@@ -52,11 +53,11 @@ func TestRetrain(t *testing.T) {
 	// indices agrees up to float32 summation order.
 	retained := filepath.Join(dir, "retained.txt")
 	os.WriteFile(retained, []byte("1\n2\n4\n5\n6\n7\n"), 0o644)
-	code, stdout, errs := lethe(t, "grad", a, "--data", data, "--indices", retained, "--l2", "0.001", "--out", filepath.Join(dir, "g.npy"), "--json")
+	code, stdout, errs := cli(t, "grad", a, "--data", data, "--indices", retained, "--l2", "0.001", "--out", filepath.Join(dir, "g.npy"), "--json")
 	if code != exitOK {
 		t.Fatalf("grad: exit %d: %s", code, errs)
 	}
-	var g gradSummary
+	var g lethe.GradientResult
 	decodeJSON(t, stdout, &g)
 	if math.Abs(g.Objective-s.Final.Objective) > 1e-6*g.Objective || math.Abs(g.GradNorm-s.Final.GradNorm) > 1e-5*g.GradNorm {
 		t.Errorf("retrain reports loss %.10g, ‖∇‖ %.6g; grad on D_r %.10g, %.6g", s.Final.Objective, s.Final.GradNorm, g.Objective, g.GradNorm)
@@ -65,7 +66,7 @@ func TestRetrain(t *testing.T) {
 	// Retraining discards the input weights and is seeded: the same recipe
 	// from a differently trained model of the same graph gives the same file.
 	c := filepath.Join(dir, "c.onnx")
-	if code, _, errs := lethe(t, "constrain", model, "--data", data, "--radius", "3", "--epochs", "2", "-o", c, "-q"); code != exitOK {
+	if code, _, errs := cli(t, "constrain", model, "--data", data, "--radius", "3", "--epochs", "2", "-o", c, "-q"); code != exitOK {
 		t.Fatalf("constrain: %s", errs)
 	}
 	b := filepath.Join(dir, "b.onnx")
@@ -95,7 +96,7 @@ func TestRetrainDefaultsFromMetadata(t *testing.T) {
 	dir := t.TempDir()
 	model, data := fixture(t, "models/logreg.onnx"), fixtureSamples(t, "logreg", 0)
 	c := filepath.Join(dir, "c.onnx")
-	if code, _, errs := lethe(t, "constrain", model, "--data", data, "--radius", "2.5", "--l2", "0.01", "--loss", "mse", "-o", c, "-q"); code != exitOK {
+	if code, _, errs := cli(t, "constrain", model, "--data", data, "--radius", "2.5", "--l2", "0.01", "--loss", "mse", "-o", c, "-q"); code != exitOK {
 		t.Fatalf("constrain: %s", errs)
 	}
 	forget := filepath.Join(dir, "forget.txt")
@@ -111,11 +112,11 @@ func TestRetrainDefaultsFromMetadata(t *testing.T) {
 	} {
 		out := filepath.Join(t.TempDir(), "r.onnx")
 		args := append([]string{"retrain", c, "--data", data, "--forget", forget, "-o", out, "--epochs", "2", "--json"}, tc.extra...)
-		code, stdout, errs := lethe(t, args...)
+		code, stdout, errs := cli(t, args...)
 		if code != exitOK {
 			t.Fatalf("%v: exit %d: %s", tc.extra, code, errs)
 		}
-		var s retrainSummary
+		var s lethe.RetrainResult
 		decodeJSON(t, stdout, &s)
 		if s.Radius != tc.radius || s.L2 != tc.l2 || s.Loss != tc.loss || s.NForget != 1 {
 			t.Errorf("%v: radius %g, l2 %g, loss %s; want %g, %g, %s", tc.extra, s.Radius, s.L2, s.Loss, tc.radius, tc.l2, tc.loss)
@@ -148,11 +149,11 @@ func TestRetrainForgetSamples(t *testing.T) {
 	var outs [][]byte
 	for i, spec := range []string{samples, indices} {
 		out := filepath.Join(dir, []string{"s.onnx", "i.onnx"}[i])
-		code, stdout, errs := lethe(t, "retrain", model, "--data", data, "--forget", spec, "--radius", "5", "--epochs", "3", "-o", out, "--json")
+		code, stdout, errs := cli(t, "retrain", model, "--data", data, "--forget", spec, "--radius", "5", "--epochs", "3", "-o", out, "--json")
 		if code != exitOK {
 			t.Fatalf("%s: exit %d: %s", spec, code, errs)
 		}
-		var s retrainSummary
+		var s lethe.RetrainResult
 		decodeJSON(t, stdout, &s)
 		if s.NForget != 2 || s.NRetained != 6 {
 			t.Errorf("%s: summary %+v", spec, s)
@@ -177,7 +178,7 @@ func TestRetrainRefusals(t *testing.T) {
 	outside := filepath.Join(dir, "outside.txt")
 	os.WriteFile(outside, []byte("1\n99\n"), 0o644)
 	badMeta := filepath.Join(dir, "badmeta.onnx")
-	if err := onnxtest.MLP(1, onnxtest.Raw, 784, 4, 10).Metadata(metaRadius, "big").Write(badMeta); err != nil {
+	if err := onnxtest.MLP(1, onnxtest.Raw, 784, 4, 10).Metadata(lethe.MetaRadius, "big").Write(badMeta); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -199,7 +200,7 @@ func TestRetrainRefusals(t *testing.T) {
 		{"out is model", []string{"retrain", model, "--data", data, "--forget", forget, "--radius", "1", "-o", model}, []string{"is also an input"}},
 		{"missing data", []string{"retrain", model, "--data", filepath.Join(dir, "nope.npz"), "--forget", forget, "--radius", "1", "-o", out}, []string{"nope.npz"}},
 	} {
-		code, stdout, errs := lethe(t, tc.args...)
+		code, stdout, errs := cli(t, tc.args...)
 		if code != exitUsage || stdout != "" {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2", tc.name, code, stdout, errs)
 		}

@@ -2,11 +2,9 @@ package main
 
 import (
 	"github.com/spf13/cobra"
-)
 
-// version is lethe's version, set at build time with
-// -ldflags "-X main.version=...".
-var version = "dev"
+	"github.com/lethe-ml/lethe"
+)
 
 // newRootCmd builds the lethe command tree writing to streams.
 func newRootCmd(streams *ioStreams) *cobra.Command {
@@ -18,9 +16,10 @@ func newRootCmd(streams *ioStreams) *cobra.Command {
 training samples with a certified Newton update, and writes a new ONNX file
 plus a certificate that anyone can re-check.
 
-Results go to stdout (as JSON with --json); progress and errors go to stderr.
-Exit codes: 0 success, 1 a failed check, 2 bad usage or bad input.`,
-		Version:       version,
+Results go to stdout (as JSON with --json; schemas/ describes it); progress
+and errors go to stderr. Exit codes: 0 success, 1 a failed check, 2 bad usage
+or bad input.`,
+		Version:       lethe.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {

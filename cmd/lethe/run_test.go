@@ -11,6 +11,7 @@ import (
 	"codeberg.org/sbinet/npyio/npy"
 	"codeberg.org/sbinet/npyio/npz"
 
+	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/onnxio/ort"
 )
 
@@ -28,7 +29,7 @@ func TestRunMatchesFixtures(t *testing.T) {
 				want := readNpz(t, data, "logits")
 				for _, bs := range []string{"3", "256"} {
 					out := filepath.Join(t.TempDir(), "out.npy")
-					code, stdout, errs := lethe(t, "run", fixture(t, "models/"+name+".onnx"), "--data", data, "--out", out, "--batch-size", bs, "--threads", "1", "--engine", engine)
+					code, stdout, errs := cli(t, "run", fixture(t, "models/"+name+".onnx"), "--data", data, "--out", out, "--batch-size", bs, "--threads", "1", "--engine", engine)
 					if code != exitOK || stdout != "" || !strings.Contains(errs, "ran 8 samples") {
 						t.Fatalf("batch %s: exit %d, stdout %q, stderr %q", bs, code, stdout, errs)
 					}
@@ -56,7 +57,7 @@ func TestRunNativeFloat64(t *testing.T) {
 	for _, name := range fixtureModels {
 		data := fixture(t, "fixtures/"+name+".npz")
 		out := filepath.Join(t.TempDir(), "out.npy")
-		if code, _, errs := lethe(t, "run", fixture(t, "models/"+name+".onnx"), "--data", data, "--out", out, "--precision", "float64", "-q"); code != exitOK {
+		if code, _, errs := cli(t, "run", fixture(t, "models/"+name+".onnx"), "--data", data, "--out", out, "--precision", "float64", "-q"); code != exitOK {
 			t.Fatalf("%s: exit %d: %s", name, code, errs)
 		}
 		got, _ := readNpy(t, out)
@@ -77,7 +78,7 @@ func TestRunNativeMatchesORT(t *testing.T) {
 		outs := map[string][]float64{}
 		for _, engine := range []string{"native", "ort"} {
 			out := filepath.Join(dir, engine+".npy")
-			if code, _, errs := lethe(t, "run", fixture(t, "models/"+name+".onnx"), "--data", data, "--out", out, "--engine", engine, "--batch-size", "5", "-q"); code != exitOK {
+			if code, _, errs := cli(t, "run", fixture(t, "models/"+name+".onnx"), "--data", data, "--out", out, "--engine", engine, "--batch-size", "5", "-q"); code != exitOK {
 				t.Fatalf("%s %s: exit %d: %s", name, engine, code, errs)
 			}
 			outs[engine], _ = readNpy(t, out)
@@ -122,17 +123,17 @@ func TestRunNpyAndJSON(t *testing.T) {
 			requireORT(t)
 		}
 		a, b := filepath.Join(dir, engine+"-a.npy"), filepath.Join(dir, engine+"-b.npy")
-		code, stdout, errs := lethe(t, "run", model, "--data", xnpy, "--out", a, "--json", "--quiet", "--engine", engine)
+		code, stdout, errs := cli(t, "run", model, "--data", xnpy, "--out", a, "--json", "--quiet", "--engine", engine)
 		if code != exitOK || errs != "" {
 			t.Fatalf("%s: exit %d, stderr %q", engine, code, errs)
 		}
-		var s runSummary
+		var s lethe.PredictResult
 		decodeJSON(t, stdout, &s)
-		if s.Samples != 8 || s.Batches != 1 || s.Engine != engine || s.Output != "logits" || s.Type != "float32" || !slices.Equal(s.Shape, []int64{8, 10}) ||
+		if s.Samples != 8 || s.Batches != 1 || string(s.Backend) != engine || s.Output != "logits" || s.Type != "float32" || !slices.Equal(s.Shape, []int64{8, 10}) ||
 			(s.Onnxruntime == "") != (engine == "native") || (s.Precision == "float32") != (engine == "native") {
 			t.Errorf("%s: summary %+v", engine, s)
 		}
-		if code, _, errs := lethe(t, "run", model, "--data", data, "--out", b, "-q", "--engine", engine); code != exitOK {
+		if code, _, errs := cli(t, "run", model, "--data", data, "--out", b, "-q", "--engine", engine); code != exitOK {
 			t.Fatalf("%s: npz run: %s", engine, errs)
 		}
 		ra, _ := os.ReadFile(a)
@@ -173,7 +174,7 @@ func TestRunRefusals(t *testing.T) {
 			[]string{"resblock.npz", "does not fit", "192 values", "784"}},
 		{"missing data", []string{"run", mlp, "--data", filepath.Join(dir, "nope.npz"), "--out", out}, []string{"nope.npz"}},
 	} {
-		code, stdout, errs := lethe(t, tc.args...)
+		code, stdout, errs := cli(t, tc.args...)
 		if code != exitUsage || stdout != "" {
 			t.Errorf("%s: exit %d, stdout %q; want 2", tc.name, code, stdout)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/certify"
 	"github.com/lethe-ml/lethe/dataset"
 	"github.com/lethe-ml/lethe/internal/testenv"
@@ -54,16 +55,16 @@ func TestUnlearnThenVerify(t *testing.T) {
 	requireORT(t)
 	dir, data, forget := unlearnSetup(t)
 	out := filepath.Join(dir, "out.onnx")
-	code, stdout, stderr := lethe(t, append(unlearnArgs(data, forget, out), "--json")...)
+	code, stdout, stderr := cli(t, append(unlearnArgs(data, forget, out), "--json")...)
 	if code != 0 {
 		t.Fatalf("unlearn exit %d: %s", code, stderr)
 	}
-	var s unlearnSummary
+	var s lethe.UnlearnResult
 	decodeJSON(t, stdout, &s)
 	if !s.Certified || s.NForget != 6 || s.N != 300 || s.Sigma <= 0 || s.Sensitivity <= 0 {
 		t.Fatalf("summary %+v", s)
 	}
-	cert, err := certify.Read(certPathFor(out))
+	cert, err := certify.Read(lethe.CertPath(out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,10 +78,10 @@ func TestUnlearnThenVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Metadata()[metaRadius] != "50" || m.Metadata()[metaCertificate] == "" {
+	if m.Metadata()[lethe.MetaRadius] != "50" || m.Metadata()[lethe.MetaCertificate] == "" {
 		t.Errorf("metadata %v", m.Metadata())
 	}
-	if code, stdout, stderr := lethe(t, "verify", out, "--data", data, "--input", testenv.Testdata("models/logreg.onnx")); code != 0 {
+	if code, stdout, stderr := cli(t, "verify", out, "--data", data, "--input", testenv.Testdata("models/logreg.onnx")); code != 0 {
 		t.Fatalf("verify of a fresh output: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
@@ -91,21 +92,21 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	requireORT(t)
 	dir, data, forget := unlearnSetup(t)
 	key, pub := filepath.Join(dir, "k.pem"), filepath.Join(dir, "k.pub")
-	if code, _, stderr := lethe(t, "keygen", "--private", key, "--public", pub); code != 0 {
+	if code, _, stderr := cli(t, "keygen", "--private", key, "--public", pub); code != 0 {
 		t.Fatal(stderr)
 	}
 	out := filepath.Join(dir, "out.onnx")
-	if code, _, stderr := lethe(t, unlearnArgs(data, forget, out, "--sign-key", key)...); code != 0 {
+	if code, _, stderr := cli(t, unlearnArgs(data, forget, out, "--sign-key", key)...); code != 0 {
 		t.Fatal(stderr)
 	}
 	other := filepath.Join(dir, "other.onnx")
-	if code, _, stderr := lethe(t, unlearnArgs(data, forget, other)...); code != 0 {
+	if code, _, stderr := cli(t, unlearnArgs(data, forget, other)...); code != 0 {
 		t.Fatal(stderr)
 	}
-	if code, stdout, _ := lethe(t, "verify", out, "--pub-key", pub); code != 0 {
+	if code, stdout, _ := cli(t, "verify", out, "--pub-key", pub); code != 0 {
 		t.Fatalf("fresh signed output fails verification:\n%s", stdout)
 	}
-	cert := certPathFor(out)
+	cert := lethe.CertPath(out)
 	editCert := func(t *testing.T, edit func(c map[string]any)) string {
 		raw, err := os.ReadFile(cert)
 		if err != nil {
@@ -154,12 +155,12 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"one weight changed", []string{"verify", changed, "--cert", cert}, []string{"output"}},
 		{"sigma edited", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) { c["sigma"] = c["sigma"].(float64) / 2 })}, []string{"sigma", "binding"}},
 		{"epsilon edited", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) { c["epsilon"] = 0.1 })}, []string{"sigma", "binding"}},
-		{"wrong certificate", []string{"verify", out, "--cert", certPathFor(other)}, []string{"output", "binding"}},
+		{"wrong certificate", []string{"verify", out, "--cert", lethe.CertPath(other)}, []string{"output", "binding"}},
 		{"bad signature", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) { c["delta"] = 2e-5 }), "--pub-key", pub}, []string{"signature"}},
 		{"unsigned, key required", []string{"verify", other, "--pub-key", pub}, []string{"signature"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			code, stdout, stderr := lethe(t, c.args...)
+			code, stdout, stderr := cli(t, c.args...)
 			if code != exitFailed {
 				t.Fatalf("exit %d, want %d\n%s%s", code, exitFailed, stdout, stderr)
 			}
@@ -193,11 +194,11 @@ func TestUnlearnModes(t *testing.T) {
 				args = slicesWithout(args, "--epsilon", "1")
 				args = slicesWithout(args, "--epsilon", "0")
 			}
-			code, _, stderr := lethe(t, args...)
+			code, _, stderr := cli(t, args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			cert, err := certify.Read(certPathFor(out))
+			cert, err := certify.Read(lethe.CertPath(out))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -236,7 +237,7 @@ func TestUnlearnBadInput(t *testing.T) {
 		{"outside the ball", slicesWithout(append(unlearnArgs(data, forget, out), "--radius", "0.01"), "--radius", "50"), "run `lethe constrain` first"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			code, _, stderr := lethe(t, c.args...)
+			code, _, stderr := cli(t, c.args...)
 			if code != exitUsage || !strings.Contains(stderr, c.want) {
 				t.Fatalf("exit %d, stderr %q; want exit 2 mentioning %q", code, stderr, c.want)
 			}
@@ -254,14 +255,14 @@ func TestUnlearnSkipsSpectrumWhenItCannotMatter(t *testing.T) {
 	requireORT(t)
 	dir, data, forget := unlearnSetup(t)
 	out := filepath.Join(dir, "skip.onnx")
-	code, stdout, stderr := lethe(t, unlearnArgs(data, forget, out, "--lambda", "0.01")...)
+	code, stdout, stderr := cli(t, unlearnArgs(data, forget, out, "--lambda", "0.01")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if !strings.Contains(stdout, "λ_min and ‖H‖ not estimated") || strings.Contains(stdout, "‖H‖ ≈") {
 		t.Errorf("the summary must not print skipped estimates as values:\n%s", stdout)
 	}
-	c, err := certify.Read(certPathFor(out))
+	c, err := certify.Read(lethe.CertPath(out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,15 +270,15 @@ func TestUnlearnSkipsSpectrumWhenItCannotMatter(t *testing.T) {
 	if b.LambdaMinMethod != certify.LambdaMinUnneeded || b.MSource != certify.MUnneeded || b.Active != certify.ActiveTrivial || b.PremiseHolds {
 		t.Fatalf("bound %+v", b)
 	}
-	if code, stdout, _ := lethe(t, "verify", out); code != 0 {
+	if code, stdout, _ := cli(t, "verify", out); code != 0 {
 		t.Fatalf("verify: %s", stdout)
 	}
 	// --estimate-spectrum keeps the estimates.
 	out2 := filepath.Join(dir, "kept.onnx")
-	if code, _, stderr := lethe(t, unlearnArgs(data, forget, out2, "--lambda", "0.01", "--estimate-spectrum")...); code != 0 {
+	if code, _, stderr := cli(t, unlearnArgs(data, forget, out2, "--lambda", "0.01", "--estimate-spectrum")...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	c2, err := certify.Read(certPathFor(out2))
+	c2, err := certify.Read(lethe.CertPath(out2))
 	if err != nil {
 		t.Fatal(err)
 	}
