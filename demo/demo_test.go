@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/certify"
 	"github.com/lethe-ml/lethe/dataset"
@@ -51,6 +53,41 @@ func quickOptions(t *testing.T, dir string) Options {
 		ForgetSeed: DefaultForgetSeed, AttackSeed: 1}
 }
 
+// validateSchema checks v's JSON encoding against schemas/demo.schema.json,
+// the schema of `lethe demo --json`.
+func validateSchema(t *testing.T, v any) {
+	t.Helper()
+	url := "https://github.com/lethe-ml/lethe/schemas/demo.schema.json"
+	f, err := os.Open(filepath.Join(testenv.RepoRoot(), "schemas", "demo.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(url, doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(inst); err != nil {
+		t.Errorf("the result does not validate against demo.schema.json: %v", err)
+	}
+}
+
 // demoQuick runs the quick demo into a fresh folder and returns it with
 // the result, as its JSON encoding reads back.
 func demoQuick(t *testing.T) (string, Result) {
@@ -62,6 +99,7 @@ func demoQuick(t *testing.T) (string, Result) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	validateSchema(t, r)
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -260,6 +298,7 @@ func TestDemoReproduceQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	validateSchema(t, rep.Results)
 	if !bytes.Equal(md, rep.Markdown) || len(rep.Results) != 2 {
 		t.Errorf("the reproduction returned differs from %s, or has %d results", reproductionFile, len(rep.Results))
 	}
