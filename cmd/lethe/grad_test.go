@@ -325,9 +325,9 @@ func TestGradHVPHelp(t *testing.T) {
 	}
 }
 
-// TestNaNDataIsBadInput checks that a data file found bad while it is
-// streamed (a NaN in sample 5) is bad input for every engine command: exit
-// 2, naming the file, and nothing written.
+// TestNaNDataIsBadInput checks that a data file with a NaN in sample 5 is
+// bad input for every engine command, found before any computation: exit
+// 2, naming the file and the sample, and nothing written.
 func TestNaNDataIsBadInput(t *testing.T) {
 	dir := t.TempDir()
 	x := make([]float32, 8*784)
@@ -347,10 +347,42 @@ func TestNaNDataIsBadInput(t *testing.T) {
 		{"hvp", model, "--data", data, "--vector", v, "--out", out},
 		{"constrain", model, "--data", data, "--radius", "4", "-o", out},
 		{"retrain", model, "--data", data, "--forget", forget, "--radius", "4", "-o", out},
+		{"unlearn", model, "--data", data, "--forget", forget, "--radius", "4", "--epsilon", "1", "--delta", "1e-5", "-o", out},
 	} {
 		code, stdout, errs := cli(t, args...)
 		if code != exitUsage || stdout != "" || !strings.Contains(errs, "nan.npz") || !strings.Contains(errs, "sample 5") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2 naming the file and the sample", args[0], code, stdout, errs)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%s: wrote %s", args[0], out)
+		}
+	}
+}
+
+// TestLabelsBeyondOutputsAreBadInput checks that a label that is not a
+// class of the model's output is bad input, found before any computation:
+// exit 2, naming the file, the sample and the label.
+func TestLabelsBeyondOutputsAreBadInput(t *testing.T) {
+	dir := t.TempDir()
+	y := make([]int64, 8)
+	y[6] = 10 // the model has 10 outputs
+	data := filepath.Join(dir, "labels.npz")
+	if err := dataset.WriteNPZ(data, make([]float32, 8*784), []int{784}, y); err != nil {
+		t.Fatal(err)
+	}
+	model := fixture(t, "models/mlp.onnx")
+	forget := filepath.Join(dir, "forget.txt")
+	os.WriteFile(forget, []byte("0\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	for _, args := range [][]string{
+		{"grad", model, "--data", data, "--out", out},
+		{"constrain", model, "--data", data, "--radius", "4", "-o", out},
+		{"retrain", model, "--data", data, "--forget", forget, "--radius", "4", "-o", out},
+		{"unlearn", model, "--data", data, "--forget", forget, "--radius", "4", "--epsilon", "1", "--delta", "1e-5", "-o", out},
+	} {
+		code, stdout, errs := cli(t, args...)
+		if code != exitUsage || stdout != "" || !strings.Contains(errs, "labels.npz") || !strings.Contains(errs, "sample 6") || !strings.Contains(errs, "label 10") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2 naming the file, the sample and the label", args[0], code, stdout, errs)
 		}
 		if _, err := os.Stat(out); err == nil {
 			t.Fatalf("%s: wrote %s", args[0], out)

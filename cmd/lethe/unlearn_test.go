@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -284,5 +285,46 @@ func TestUnlearnSkipsSpectrumWhenItCannotMatter(t *testing.T) {
 	}
 	if c2.Bound.LambdaMinMethod == certify.LambdaMinUnneeded {
 		t.Errorf("--estimate-spectrum did not estimate λ_min")
+	}
+}
+
+// TestUnlearnLambdaZero checks that --lambda 0 means λ = 0 exactly (DESIGN.md
+// §5), not the automatic choice it meant before.
+func TestUnlearnLambdaZero(t *testing.T) {
+	requireORT(t)
+	dir, data, forget := unlearnSetup(t)
+	out := filepath.Join(dir, "zero.onnx")
+	if code, _, stderr := cli(t, unlearnArgs(data, forget, out, "--lambda", "0")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	c, err := certify.Read(lethe.CertPath(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bound.Lambda != 0 || c.Bound.LambdaAuto {
+		t.Errorf("--lambda 0: certificate λ = %v, automatic %v", c.Bound.Lambda, c.Bound.LambdaAuto)
+	}
+}
+
+// TestUnlearnNoNoiseFlags checks that --no-noise needs neither --epsilon
+// nor --delta, and still excludes --sigma. (That the certificate of such a
+// run validates is certify's part.)
+func TestUnlearnNoNoiseFlags(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "o.onnx")
+	parse := func(args ...string) (*unlearnOptions, error) {
+		var got *unlearnOptions
+		cmd := newUnlearnCmd(&ioStreams{Out: io.Discard, Err: io.Discard}, &globalOptions{}, func(o *unlearnOptions) error { got = o; return nil })
+		cmd.SetArgs(append([]string{"m.onnx", "--data", "d.npz", "--forget", "f.txt", "-o", out}, args...))
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		return got, cmd.Execute()
+	}
+	o, err := parse("--no-noise")
+	if err != nil || o == nil || !o.request().NoNoise {
+		t.Fatalf("--no-noise alone: %v", err)
+	}
+	for _, args := range [][]string{{}, {"--epsilon", "1"}, {"--no-noise", "--sigma", "0.1"}} {
+		if _, err := parse(args...); exitCode(err) != exitUsage {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
 	}
 }
