@@ -7,7 +7,7 @@ GOFLAGS_TAGS := -tags=$(TAGS)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 5s
 
-.PHONY: all setup setup-bench build test test-short demo bench fuzz fmt lint generate reproduce clean
+.PHONY: all setup setup-bench build test test-short demo bench fuzz fmt lint generate reproduce schemas clean
 
 all: build
 
@@ -39,6 +39,11 @@ fuzz:
 
 reproduce: setup build
 	bin/lethe demo --reproduce --out results --work out/reproduce
+
+# schemas/examples/*.json: each command's real --json output, checked
+# against schemas/*.schema.json by the tests.
+schemas: setup
+	$(GO) test $(GOFLAGS_TAGS) -count=1 ./cmd/lethe -run '^TestJSONSchemas$$' -update
 
 fmt:
 	gofmt -w $$(git ls-files '*.go' | grep -v '\.pb\.go$$')

@@ -53,12 +53,14 @@ type BaselineRequest struct {
 // BaselineResult is a baseline's parameters. They are NOT certified
 // unlearned; nothing is written.
 type BaselineResult struct {
+	// Method is the baseline that ran.
 	Method BaselineMethod
 	// Weights are the parameters, in lethe's parameter order.
 	Weights []float64
 	// Loss is the loss after the run: on D_r (with the regulariser) for
 	// FineTune, on D_u for NegativeGradient.
-	Loss    float64
+	Loss float64
+	// Seconds is the baseline's running time.
 	Seconds float64
 }
 

@@ -40,22 +40,30 @@ type ConstrainRequest struct {
 // ConstrainResult is what Constrain did. Its JSON encoding is the output of
 // `lethe constrain --json` (schemas/constrain.schema.json).
 type ConstrainResult struct {
-	Model   string  `json:"model"`
-	Data    string  `json:"data"`
-	Out     string  `json:"out"`
-	Samples int     `json:"samples"`
-	Params  int     `json:"params"`
-	Radius  float64 `json:"radius"`
-	L2      float64 `json:"l2"`
-	Loss    string  `json:"loss"`
-	Recipe  Recipe  `json:"recipe"`
+	// Model, Data and Out are the request's, Data as messages name it.
+	Model string `json:"model"`
+	Data  string `json:"data"`
+	Out   string `json:"out"`
+	// Samples counts the training samples, Params the trainable
+	// parameters.
+	Samples int `json:"samples"`
+	Params  int `json:"params"`
+	// Radius, L2 and Loss are the objective trained on; Recipe the recipe,
+	// defaults applied.
+	Radius float64 `json:"radius"`
+	L2     float64 `json:"l2"`
+	Loss   string  `json:"loss"`
+	Recipe Recipe  `json:"recipe"`
 	// Before is the input model, before projection; After is Out as
 	// written (parameters rounded to the model's types).
-	Before      State   `json:"before"`
-	After       State   `json:"after"`
-	Projections int     `json:"projections"`
-	Steps       int     `json:"steps"`
-	Seconds     float64 `json:"seconds"`
+	Before State `json:"before"`
+	After  State `json:"after"`
+	// Projections counts the projections that scaled w, Steps the
+	// optimiser steps.
+	Projections int `json:"projections"`
+	Steps       int `json:"steps"`
+	// Seconds is the whole call's time.
+	Seconds float64 `json:"seconds"`
 	// Weights are Out's parameters in lethe's parameter order.
 	Weights []float64 `json:"-"`
 }

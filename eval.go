@@ -37,6 +37,8 @@ type EvalRequest struct {
 // EvalReport is what Evaluate measured. Its JSON encoding is the output of
 // `lethe eval --json` (schemas/eval.schema.json).
 type EvalReport struct {
+	// Model, Original, Data, Forget (its file) and TestSet are the
+	// request's, the data as messages name them.
 	Model    string `json:"model"`
 	Original string `json:"original,omitempty"`
 	Data     string `json:"data"`
@@ -45,8 +47,10 @@ type EvalReport struct {
 	// Classes is the width of the model's output.
 	Classes int `json:"classes"`
 	Metrics
-	AttackSeed uint64  `json:"attack_seed"`
-	Seconds    float64 `json:"seconds"`
+	// AttackSeed is the request's.
+	AttackSeed uint64 `json:"attack_seed"`
+	// Seconds is the whole call's time.
+	Seconds float64 `json:"seconds"`
 }
 
 // Evaluate measures Model's accuracy and mean cross-entropy on the retained

@@ -47,21 +47,26 @@ type GradientRequest struct {
 // GradientResult is a gradient. Its JSON encoding is the output of
 // `lethe grad --json` (schemas/grad.schema.json).
 type GradientResult struct {
-	Model     string  `json:"model"`
-	Data      string  `json:"data"`
-	Indices   string  `json:"indices,omitempty"`
-	Out       string  `json:"out"`
-	Samples   int     `json:"samples"`
-	Params    int     `json:"params"`
+	// Model, Data, Indices (the Samples file) and Out are the request's.
+	Model   string `json:"model"`
+	Data    string `json:"data"`
+	Indices string `json:"indices,omitempty"`
+	Out     string `json:"out"`
+	// Samples counts the samples in S, Params the trainable parameters P.
+	Samples int `json:"samples"`
+	Params  int `json:"params"`
+	// Precision, Loss and L2 are the objective's, defaults applied.
 	Precision string  `json:"precision"`
 	Loss      string  `json:"loss"`
 	L2        float64 `json:"l2"`
 	// Objective is L(w, S) + (μ/2)‖w‖² and DataLoss its first term.
 	Objective float64 `json:"objective"`
 	DataLoss  float64 `json:"data_loss"`
-	GradNorm  float64 `json:"grad_norm"`
-	Norm      float64 `json:"param_norm"`
-	Seconds   float64 `json:"seconds"`
+	// GradNorm is the gradient's norm, Norm the parameters', Seconds the whole
+	// call's time.
+	GradNorm float64 `json:"grad_norm"`
+	Norm     float64 `json:"param_norm"`
+	Seconds  float64 `json:"seconds"`
 	// Gradient is the gradient, float64, in lethe's parameter order
 	// (DESIGN.md §2; Inspect lists it).
 	Gradient []float64 `json:"-"`
@@ -82,23 +87,29 @@ type HVPRequest struct {
 // HVPResult is a Hessian-vector product. Its JSON encoding is the output of
 // `lethe hvp --json` (schemas/hvp.schema.json).
 type HVPResult struct {
-	Model     string  `json:"model"`
-	Data      string  `json:"data"`
-	Indices   string  `json:"indices,omitempty"`
-	Vector    string  `json:"vector"`
-	Out       string  `json:"out"`
-	Samples   int     `json:"samples"`
-	Params    int     `json:"params"`
+	// Model, Data, Indices (the Samples file), Vector (VectorFile) and Out are
+	// the request's.
+	Model   string `json:"model"`
+	Data    string `json:"data"`
+	Indices string `json:"indices,omitempty"`
+	Vector  string `json:"vector"`
+	Out     string `json:"out"`
+	// Samples counts the samples in S, Params the trainable parameters P.
+	Samples int `json:"samples"`
+	Params  int `json:"params"`
+	// Precision, Loss and L2 are the objective's, defaults applied.
 	Precision string  `json:"precision"`
 	Loss      string  `json:"loss"`
 	L2        float64 `json:"l2"`
 	// Objective is L(w, S) + (μ/2)‖w‖² at the model's parameters.
-	Objective  float64 `json:"objective"`
+	Objective float64 `json:"objective"`
+	// VectorNorm is ‖v‖₂, HVPNorm ‖(H + μI)v‖₂.
 	VectorNorm float64 `json:"vector_norm"`
 	HVPNorm    float64 `json:"hvp_norm"`
 	// Curvature is vᵀ(H + μI)v / vᵀv, the Rayleigh quotient along v.
 	Curvature float64 `json:"curvature"`
-	Seconds   float64 `json:"seconds"`
+	// Seconds is the whole call's time.
+	Seconds float64 `json:"seconds"`
 	// HV is (H + μI)·v, float64, in lethe's parameter order.
 	HV []float64 `json:"-"`
 }

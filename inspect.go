@@ -1,6 +1,7 @@
 package lethe
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -25,16 +26,24 @@ type InspectRequest struct {
 // InspectReport describes a model. Its JSON encoding is the output of
 // `lethe inspect --json` (schemas/inspect.schema.json).
 type InspectReport struct {
-	Model           string         `json:"model"`
-	IRVersion       int64          `json:"ir_version"`
-	Opsets          []Opset        `json:"opsets"`
-	Producer        string         `json:"producer"`
-	ProducerVersion string         `json:"producer_version"`
-	Graph           string         `json:"graph"`
-	Inputs          []Value        `json:"inputs"`
-	Outputs         []Value        `json:"outputs"`
-	Nodes           int            `json:"nodes"`
-	Ops             map[string]int `json:"ops"`
+	// Model is the request's.
+	Model string `json:"model"`
+	// IRVersion, Opsets, Producer, ProducerVersion and Graph are the file's
+	// header: IR version, imported operator sets, the tool that wrote it and
+	// the graph's name.
+	IRVersion       int64   `json:"ir_version"`
+	Opsets          []Opset `json:"opsets"`
+	Producer        string  `json:"producer"`
+	ProducerVersion string  `json:"producer_version"`
+	Graph           string  `json:"graph"`
+	// Inputs are the inputs fed with data (not initializers), Outputs the
+	// graph's outputs.
+	Inputs  []Value `json:"inputs"`
+	Outputs []Value `json:"outputs"`
+	// Nodes counts the nodes, Ops them by operator (qualified by its domain
+	// outside the default one).
+	Nodes int            `json:"nodes"`
+	Ops   map[string]int `json:"ops"`
 	// Supported reports whether lethe's engine supports every node (null:
 	// not checked); Unsupported names the nodes it does not, and
 	// EngineError why a model of supported nodes does not compile.
@@ -43,14 +52,17 @@ type InspectReport struct {
 	EngineError string        `json:"engine_error,omitempty"`
 	// Params are the trainable parameters in lethe's order (DESIGN.md §2),
 	// ParamCount their number of values and ParamNorm ‖w‖₂.
-	Params     []Param           `json:"params"`
-	ParamCount int               `json:"param_count"`
-	ParamNorm  float64           `json:"param_norm"`
-	Metadata   map[string]string `json:"metadata"`
+	Params     []Param `json:"params"`
+	ParamCount int     `json:"param_count"`
+	ParamNorm  float64 `json:"param_norm"`
+	// Metadata are the model's metadata_props.
+	Metadata map[string]string `json:"metadata"`
 }
 
 // Opset is an operator set the model imports.
 type Opset struct {
+	// Domain is the operator set's domain ("" is ai.onnx), Version the version
+	// imported.
 	Domain  string `json:"domain"`
 	Version int64  `json:"version"`
 }
@@ -59,6 +71,8 @@ type Opset struct {
 // dimensions, names for symbolic ones and null for unknown ones, and is
 // null when the file gives no shape.
 type Value struct {
+	// Name is the value's name in the graph, Type the element type of a tensor
+	// or the kind of another value, Shape as described above.
 	Name  string `json:"name"`
 	Type  string `json:"type"`
 	Shape []any  `json:"shape"`
@@ -66,6 +80,9 @@ type Value struct {
 
 // Unsupported is a node lethe's engine does not support.
 type Unsupported struct {
+	// Node is the node's name ("#i" for the i-th unnamed node), Op its
+	// operator, Opset the version the model imports for its domain, and Reason
+	// why the engine cannot run it.
 	Node   string `json:"node"`
 	Op     string `json:"op"`
 	Opset  int64  `json:"opset"`
@@ -75,6 +92,9 @@ type Unsupported struct {
 // Param is one trainable parameter tensor and its place in the flat
 // parameter vector.
 type Param struct {
+	// Name is the initializer's name, Type its element type and Shape its
+	// shape; Offset is its first position in the flat parameter vector and
+	// Size its number of values.
 	Name   string  `json:"name"`
 	Type   string  `json:"type"`
 	Shape  []int64 `json:"shape"`
@@ -87,9 +107,12 @@ type Param struct {
 // node (naming each one it does not, with its operator, opset and the
 // reason), the trainable parameters and their norm, and its metadata. A
 // model with unsupported nodes is not an error.
-func Inspect(req InspectRequest) (*InspectReport, error) {
+func Inspect(ctx context.Context, req InspectRequest) (*InspectReport, error) {
 	if req.Model == "" {
 		return nil, badField("Model", "no model given")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	m, err := onnxio.Load(req.Model)
 	if err != nil {

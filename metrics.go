@@ -10,6 +10,8 @@ import (
 // SplitMetrics are a model's accuracy and mean cross-entropy on a set of
 // samples.
 type SplitMetrics struct {
+	// N counts the samples, Accuracy is the fraction classified correctly and
+	// Loss the mean cross-entropy.
 	N        int     `json:"n"`
 	Accuracy float64 `json:"accuracy"`
 	Loss     float64 `json:"loss"`
@@ -20,12 +22,16 @@ type SplitMetrics struct {
 // (non-members): AUC 0.5 is chance.
 type AttackMetrics struct {
 	// Attack names the attack (audit.AttackLoss, audit.AttackUnlearning).
-	Attack           string  `json:"attack"`
+	Attack string `json:"attack"`
+	// AUC is the area under the ROC curve, BalancedAccuracy that of the
+	// decision rule fitted on the other half, TPRAt1FPR the true-positive rate
+	// at a 1% false-positive rate (see audit.AttackResult).
 	AUC              float64 `json:"auc"`
 	BalancedAccuracy float64 `json:"balanced_accuracy"`
 	TPRAt1FPR        float64 `json:"tpr_at_1pct_fpr"`
-	Members          int     `json:"members_scored"`
-	NonMembers       int     `json:"non_members_scored"`
+	// Members and NonMembers count the scored samples of each class.
+	Members    int `json:"members_scored"`
+	NonMembers int `json:"non_members_scored"`
 	// ROC is the curve on the scored half, for plots.
 	ROC []audit.ROCPoint `json:"-"`
 }
@@ -38,6 +44,8 @@ func newAttackMetrics(r audit.AttackResult) *AttackMetrics {
 // Metrics is everything an Evaluator measures about one model. A nil field
 // was not measured.
 type Metrics struct {
+	// Retained, Forgotten and Test are the model's accuracy and loss on each
+	// split.
 	Retained  *SplitMetrics `json:"retained,omitempty"`
 	Forgotten *SplitMetrics `json:"forgotten,omitempty"`
 	Test      *SplitMetrics `json:"test,omitempty"`

@@ -145,7 +145,7 @@ func lossName(field, s string) (autodiff.Loss, string, error) {
 	return l, s, nil
 }
 
-// describe formats an objective for messages.
+// String describes the objective for messages.
 func (o objective) String() string {
 	return fmt.Sprintf("%s loss, l2 %g", o.name, o.l2)
 }

@@ -51,6 +51,7 @@ type PredictRequest struct {
 // PredictResult is a forward pass's first output. Its JSON encoding is the
 // output of `lethe run --json` (schemas/run.schema.json).
 type PredictResult struct {
+	// Model, Data and Out are the request's; Backend is the engine that ran.
 	Model   string  `json:"model"`
 	Data    string  `json:"data"`
 	Out     string  `json:"out"`
@@ -59,8 +60,9 @@ type PredictResult struct {
 	// arithmetic (Native only).
 	Onnxruntime string `json:"onnxruntime,omitempty"`
 	Precision   string `json:"precision,omitempty"`
-	Samples     int    `json:"samples"`
-	Batches     int    `json:"batches"`
+	// Samples counts the samples, Batches the batches they ran in.
+	Samples int `json:"samples"`
+	Batches int `json:"batches"`
 	// Output, Type and Shape describe the first output.
 	Output string  `json:"output"`
 	Type   string  `json:"type"`

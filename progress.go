@@ -34,6 +34,7 @@ const (
 // ignore them. Progress is called from one goroutine at a time, and must
 // not block for long.
 type Event struct {
+	// Kind says what the event reports.
 	Kind EventKind
 	// Step names the step an event belongs to, e.g. "certified update".
 	// Info and Detail lines carry the step they were written in, or "".

@@ -46,24 +46,34 @@ type RetrainRequest struct {
 // RetrainResult is what Retrain did. Its JSON encoding is the output of
 // `lethe retrain --json` (schemas/retrain.schema.json).
 type RetrainResult struct {
-	Model     string  `json:"model"`
-	Data      string  `json:"data"`
-	Forget    string  `json:"forget"`
-	Out       string  `json:"out"`
-	N         int     `json:"n"`
-	NForget   int     `json:"n_forget"`
-	NRetained int     `json:"n_retained"`
-	Digest    string  `json:"forget_digest"`
-	Params    int     `json:"params"`
-	Radius    float64 `json:"radius"`
-	L2        float64 `json:"l2"`
-	Loss      string  `json:"loss"`
-	Recipe    Recipe  `json:"recipe"`
+	// Model, Data, Forget (its file) and Out are the request's.
+	Model  string `json:"model"`
+	Data   string `json:"data"`
+	Forget string `json:"forget"`
+	Out    string `json:"out"`
+	// N counts the training samples, NForget those left out and NRetained
+	// those trained on; Digest identifies the forget set (see
+	// dataset.ForgetSet).
+	N         int    `json:"n"`
+	NForget   int    `json:"n_forget"`
+	NRetained int    `json:"n_retained"`
+	Digest    string `json:"forget_digest"`
+	// Params counts the trainable parameters.
+	Params int `json:"params"`
+	// Radius, L2 and Loss are the objective trained on; Recipe the recipe,
+	// defaults applied.
+	Radius float64 `json:"radius"`
+	L2     float64 `json:"l2"`
+	Loss   string  `json:"loss"`
+	Recipe Recipe  `json:"recipe"`
 	// Initial is the fresh initialisation on D_r; Final is Out as written.
-	Initial      Start   `json:"initial"`
-	Final        State   `json:"final"`
-	Projections  int     `json:"projections"`
-	Steps        int     `json:"steps"`
+	Initial Start `json:"initial"`
+	Final   State `json:"final"`
+	// Projections counts the projections that scaled w, Steps the
+	// optimiser steps.
+	Projections int `json:"projections"`
+	Steps       int `json:"steps"`
+	// TrainSeconds is the training's time, Seconds the whole call's.
 	TrainSeconds float64 `json:"train_seconds"`
 	Seconds      float64 `json:"seconds"`
 	// Weights are Out's parameters in lethe's parameter order.
@@ -72,7 +82,9 @@ type RetrainResult struct {
 
 // Start is a fresh initialisation: its norm and objective on D_r.
 type Start struct {
-	Norm      float64 `json:"norm"`
+	// Norm is ‖w‖₂.
+	Norm float64 `json:"norm"`
+	// Objective is L(w, D_r) + (μ/2)‖w‖².
 	Objective float64 `json:"objective"`
 }
 

@@ -1,8 +1,6 @@
 package lethe
 
 import (
-	"fmt"
-
 	"github.com/lethe-ml/lethe/certify"
 	"github.com/lethe-ml/lethe/dataset"
 )
@@ -68,12 +66,4 @@ func forgetDigest(f *dataset.ForgetSet) (kind, digest string) {
 		return certify.ForgetSamples, f.Digest
 	}
 	return certify.ForgetIndices, certify.DigestIndices(f.Indices)
-}
-
-// String names s in messages.
-func (s Subset) String() string {
-	if s.File != "" {
-		return s.File
-	}
-	return fmt.Sprintf("%d indices", len(s.Indices))
 }

@@ -24,8 +24,11 @@ type Recipe struct {
 	Momentum float64 `json:"momentum,omitempty"`
 	// Schedule is "constant", "cosine" (annealed per step to MinLR) or
 	// "step" (×Gamma every StepSize epochs).
-	Schedule string  `json:"schedule"`
-	MinLR    float64 `json:"-"`
+	Schedule string `json:"schedule"`
+	// MinLR is the cosine schedule's final learning rate.
+	MinLR float64 `json:"-"`
+	// StepSize is the step schedule's period in epochs, Gamma its factor
+	// in (0, 1].
 	StepSize int     `json:"-"`
 	Gamma    float64 `json:"-"`
 	// BatchSize is the mini-batch size (the last batch of an epoch may be
@@ -148,9 +151,14 @@ func (r Recipe) String() string {
 // State describes parameters w against a training objective
 // L(w) + (μ/2)‖w‖² on the ball ‖w‖ ≤ C (see unlearn.Diagnosis).
 type State struct {
-	Norm               float64 `json:"norm"`
-	Objective          float64 `json:"objective"`
-	GradNorm           float64 `json:"grad_norm"`
+	// Norm is ‖w‖₂.
+	Norm float64 `json:"norm"`
+	// Objective is L(w) + (μ/2)‖w‖² and GradNorm the norm of its gradient.
+	Objective float64 `json:"objective"`
+	GradNorm  float64 `json:"grad_norm"`
+	// RadialGrad is the gradient's component along w, ⟨∇, w⟩/‖w‖, and
+	// TangentialGradNorm the norm of the rest: at a constrained optimum on
+	// the sphere the tangential part vanishes.
 	RadialGrad         float64 `json:"radial_grad"`
 	TangentialGradNorm float64 `json:"tangential_grad_norm"`
 	// Active reports that the ball constraint is active (‖w‖ ≈ C): then

@@ -123,6 +123,7 @@ var defaultProbe = Probe{Seed: 1, Size: 8}
 // UnlearnResult is what Unlearn did. Its JSON encoding is the output of
 // `lethe unlearn --json` (schemas/unlearn.schema.json).
 type UnlearnResult struct {
+	// Model, Out and CertPath are the files read and written.
 	Model    string `json:"model"`
 	Out      string `json:"out"`
 	CertPath string `json:"certificate"`
@@ -178,6 +179,7 @@ type UnlearnResult struct {
 
 // Stage is how long one step of the certified update took.
 type Stage struct {
+	// Stage names the step (an unlearn.Stage constant), Seconds its duration.
 	Stage   string  `json:"stage"`
 	Seconds float64 `json:"seconds"`
 }

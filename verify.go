@@ -58,6 +58,7 @@ const (
 // VerifyReport is what Verify found. Its JSON encoding is the output of
 // `lethe verify --json` (schemas/verify.schema.json).
 type VerifyReport struct {
+	// Model and Certificate are the files checked.
 	Model       string `json:"model"`
 	Certificate string `json:"certificate"`
 	// Certified and Status are the certificate's claims.

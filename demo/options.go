@@ -144,6 +144,8 @@ type card struct {
 
 // Recipe is the projected-Adam recipe of the retrain reference.
 type Recipe struct {
+	// Epochs, LR and BatchSize are projected Adam's epochs, learning rate and
+	// mini-batch size.
 	Epochs    int     `json:"epochs"`
 	LR        float64 `json:"lr"`
 	BatchSize int     `json:"batch_size"`

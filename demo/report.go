@@ -440,46 +440,62 @@ func writeFile(path string, data []byte) error {
 // output of `lethe demo --json` and results.json
 // (schemas/demo.schema.json).
 type Result struct {
-	Setup        string              `json:"setup"`
-	Model        string              `json:"model"`
-	Data         string              `json:"data"`
-	Test         string              `json:"test"`
-	N            int                 `json:"n"`
-	NForget      int                 `json:"n_forget"`
-	NTest        int                 `json:"n_test"`
-	ForgetFile   string              `json:"forget_file"`
-	ForgetSeed   uint64              `json:"forget_seed"`
-	Radius       float64             `json:"radius"`
-	RadiusSource string              `json:"radius_source"`
-	L2           float64             `json:"l2"`
-	L2Source     string              `json:"l2_source"`
-	Retrain      Recipe              `json:"retrain_recipe"`
-	Status       string              `json:"status"`
-	Certified    bool                `json:"certified"`
-	Premise      string              `json:"premise"`
-	Unlearned    string              `json:"unlearned"`
-	Certificate  string              `json:"certificate"`
-	Retrained    string              `json:"retrained"`
-	Command      string              `json:"command"`
-	Verify       *lethe.VerifyReport `json:"verify"`
-	Rows         []*Row              `json:"rows"`
-	Privacy      []SweepPoint        `json:"privacy_utility"`
-	Timings      []Timing            `json:"timings"`
-	Files        []string            `json:"files,omitempty"`
-	Seconds      float64             `json:"seconds,omitempty"`
-	Attack       AttackSeed          `json:"attack"`
+	// Setup names the run; Model, Data and Test are the files used (Quick: the
+	// subsets written to the run's folder).
+	Setup string `json:"setup"`
+	Model string `json:"model"`
+	Data  string `json:"data"`
+	Test  string `json:"test"`
+	// N, NForget and NTest count the training, forgotten and test samples.
+	N       int `json:"n"`
+	NForget int `json:"n_forget"`
+	NTest   int `json:"n_test"`
+	// ForgetFile lists the forgotten samples, chosen with ForgetSeed.
+	ForgetFile string `json:"forget_file"`
+	ForgetSeed uint64 `json:"forget_seed"`
+	// Radius and L2 are C and μ, with where each came from.
+	Radius       float64 `json:"radius"`
+	RadiusSource string  `json:"radius_source"`
+	L2           float64 `json:"l2"`
+	L2Source     string  `json:"l2_source"`
+	// Retrain is the retrain reference's recipe.
+	Retrain Recipe `json:"retrain_recipe"`
+	// Status, Certified and Premise are the certificate's.
+	Status    string `json:"status"`
+	Certified bool   `json:"certified"`
+	Premise   string `json:"premise"`
+	// Unlearned, Certificate and Retrained are the models and the certificate
+	// written; Command is the lethe unlearn command equivalent to the release.
+	Unlearned   string `json:"unlearned"`
+	Certificate string `json:"certificate"`
+	Retrained   string `json:"retrained"`
+	Command     string `json:"command"`
+	// Verify is lethe verify's report on the released model.
+	Verify *lethe.VerifyReport `json:"verify"`
+	// Rows are the results table, Privacy the privacy–utility curve of the
+	// certified update.
+	Rows    []*Row       `json:"rows"`
+	Privacy []SweepPoint `json:"privacy_utility"`
+	// Timings time the steps; Files lists what the run wrote; Seconds is the
+	// whole run's time; Attack the attacks' seed.
+	Timings []Timing   `json:"timings"`
+	Files   []string   `json:"files,omitempty"`
+	Seconds float64    `json:"seconds,omitempty"`
+	Attack  AttackSeed `json:"attack"`
 
 	dir string // the run's folder
 }
 
 // Timing is how long one step of the run took.
 type Timing struct {
+	// Name is the step, Seconds its duration.
 	Name    string  `json:"name"`
 	Seconds float64 `json:"seconds"`
 }
 
 // AttackSeed is the seed of the attacks' subsampling and fit/score split.
 type AttackSeed struct {
+	// Seed is the attacks' seed.
 	Seed uint64 `json:"seed"`
 }
 

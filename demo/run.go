@@ -36,16 +36,22 @@ const (
 // Row is one model of the results table, measured the same way as every
 // other. Optional numbers are nil when they do not apply.
 type Row struct {
-	Method            string         `json:"method"`
-	Certified         bool           `json:"certified"`
+	// Method names the row; Certified says whether the model is certified.
+	Method    string `json:"method"`
+	Certified bool   `json:"certified"`
+	// Metrics are the row's measurements, DistanceToRetrain ‖w − w_retrain‖₂,
+	// Seconds the time the method took.
 	Metrics           *lethe.Metrics `json:"metrics"`
 	DistanceToRetrain *float64       `json:"distance_to_retrain,omitempty"`
 	Seconds           *float64       `json:"seconds,omitempty"`
-	Epsilon           *float64       `json:"epsilon,omitempty"`
-	Delta             *float64       `json:"delta,omitempty"`
-	Sigma             *float64       `json:"sigma,omitempty"`
-	Sensitivity       *float64       `json:"sensitivity,omitempty"`
-	ActiveBound       string         `json:"active_bound,omitempty"`
+	// Epsilon, Delta, Sigma, Sensitivity and ActiveBound are the privacy
+	// parameters of a lethe row: the (ε, δ) guarantee, the noise σ and the Δ
+	// it is calibrated to, with the bound that gives Δ.
+	Epsilon     *float64 `json:"epsilon,omitempty"`
+	Delta       *float64 `json:"delta,omitempty"`
+	Sigma       *float64 `json:"sigma,omitempty"`
+	Sensitivity *float64 `json:"sensitivity,omitempty"`
+	ActiveBound string   `json:"active_bound,omitempty"`
 
 	kind rowKind
 	w    []float64
@@ -53,6 +59,8 @@ type Row struct {
 
 // SweepPoint is one point of the privacy–utility curve.
 type SweepPoint struct {
+	// Epsilon is ε, Sigma the σ calibrated to it, TestAccuracy the test
+	// accuracy of the noisy model.
 	Epsilon      float64 `json:"epsilon"`
 	Sigma        float64 `json:"sigma"`
 	TestAccuracy float64 `json:"test_accuracy"`
@@ -201,7 +209,7 @@ func (r *run) engine() lethe.Engine { return r.o.Engine }
 
 // open opens the data (for Quick, writes the small subsets first) and
 // settles C, μ and the retrain recipe.
-func (r *run) open(context.Context) error {
+func (r *run) open(ctx context.Context) error {
 	if _, err := os.Stat(r.setup.Model); err != nil {
 		return &lethe.InputError{Field: "Model", Err: fmt.Errorf("%w (run lethe demo from the repository root, or give another model)", err)}
 	}
@@ -218,7 +226,7 @@ func (r *run) open(context.Context) error {
 	if r.test, err = dataset.Open(r.testSpec, opts); err != nil {
 		return &lethe.InputError{Field: "Test", Err: err}
 	}
-	return r.resolveCard()
+	return r.resolveCard(ctx)
 }
 
 // quickData writes the first samples of the training and test data to
@@ -261,8 +269,8 @@ func (r *run) quickData() error {
 // resolveCard settles C, μ and the retrain recipe: options first, then the
 // model's lethe metadata, then models/train.py's metadata, then the bundled
 // model's card.
-func (r *run) resolveCard() error {
-	info, err := lethe.Inspect(lethe.InspectRequest{Model: r.setup.Model})
+func (r *run) resolveCard(ctx context.Context) error {
+	info, err := lethe.Inspect(ctx, lethe.InspectRequest{Model: r.setup.Model})
 	if err != nil {
 		return err
 	}

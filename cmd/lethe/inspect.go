@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path"
@@ -57,7 +58,7 @@ statistics; --freeze removes more by name (a glob, repeatable).`,
 			if runF != nil {
 				return runF(o)
 			}
-			return o.Run()
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringArrayVar(&o.Freeze, "freeze", nil, "exclude initializers whose names match this glob from the parameters (repeatable)")
@@ -78,8 +79,8 @@ func (o *inspectOptions) Validate() error {
 }
 
 // Run inspects the model and prints the report.
-func (o *inspectOptions) Run() error {
-	r, err := lethe.Inspect(lethe.InspectRequest{Model: o.Model, Freeze: o.Freeze, Supported: nodeSupport})
+func (o *inspectOptions) Run(ctx context.Context) error {
+	r, err := lethe.Inspect(ctx, lethe.InspectRequest{Model: o.Model, Freeze: o.Freeze, Supported: nodeSupport})
 	if err != nil {
 		return err
 	}
