@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/lethe-ml/lethe"
-	"github.com/lethe-ml/lethe/onnxio/ort"
 )
 
 // reproductionFile is the Markdown Reproduce writes.
@@ -34,9 +33,6 @@ func Reproduce(ctx context.Context, o Options) (*Reproduction, error) {
 	o = o.withDefaults(true)
 	if err := o.validate(); err != nil {
 		return nil, err
-	}
-	if err := ort.Init(); err != nil {
-		return nil, fmt.Errorf("demo: the parity check of the released model needs onnxruntime (make setup installs it): %w", err)
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)

@@ -17,7 +17,6 @@ import (
 	"github.com/lethe-ml/lethe/audit"
 	"github.com/lethe-ml/lethe/certify"
 	"github.com/lethe-ml/lethe/dataset"
-	"github.com/lethe-ml/lethe/onnxio/ort"
 	"github.com/lethe-ml/lethe/unlearn"
 )
 
@@ -103,9 +102,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	o = o.withDefaults(false)
 	if err := o.validate(); err != nil {
 		return nil, err
-	}
-	if err := ort.Init(); err != nil {
-		return nil, fmt.Errorf("demo: the parity check of the released model needs onnxruntime (make setup installs it): %w", err)
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
