@@ -84,6 +84,13 @@ func (b *Builder) Output(name string, dt onnxio.DataType, dims ...int64) *Builde
 	return b
 }
 
+// ValueInfo describes an intermediate value in the graph's value_info; a
+// negative dim is the symbolic batch size "N".
+func (b *Builder) ValueInfo(name string, dt onnxio.DataType, dims ...int64) *Builder {
+	b.pb.Graph.ValueInfo = append(b.pb.Graph.ValueInfo, valueInfo(name, dt, dims))
+	return b
+}
+
 // Float adds a float32 initializer.
 func (b *Builder) Float(name string, dims []int64, values []float32, enc Encoding) *Builder {
 	tp := b.tensor(name, onnxio.Float, dims)
