@@ -79,8 +79,11 @@ func (m *Model) Extract(inputs, outputs []string) (*Model, error) {
 	}
 	seenOut := map[string]bool{}
 	for _, name := range outputs {
-		if seenOut[name] {
+		switch {
+		case seenOut[name]:
 			return nil, fmt.Errorf("onnxio: extract: output %q is listed twice", name)
+		case name == "":
+			return nil, fmt.Errorf("onnxio: extract: output %q is not a tensor of the graph", name)
 		}
 		seenOut[name] = true
 	}

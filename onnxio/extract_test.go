@@ -255,6 +255,7 @@ func TestExtractErrors(t *testing.T) {
 		{"unknown input", mlp, []string{"features"}, []string{"logits"}, `input "features" is not a tensor of the graph`},
 		{"initializer as input", mlp, []string{"fc3.weight", "/Relu_1_output_0"}, []string{"logits"}, `input "fc3.weight" is an initializer`},
 		{"unknown output", mlp, []string{"x"}, []string{"probs"}, `output "probs" is not a tensor of the graph`},
+		{"empty output name", mlp, []string{"x"}, []string{""}, `output "" is not a tensor of the graph`},
 		{"no outputs", mlp, []string{"x"}, nil, "no outputs"},
 		{"input twice", mlp, []string{"x", "x"}, []string{"logits"}, `input "x" is listed twice`},
 		{"output twice", mlp, []string{"x"}, []string{"logits", "logits"}, `output "logits" is listed twice`},
