@@ -82,7 +82,9 @@ func TestSchemaRejects(t *testing.T) {
 
 // TestSchemaMatchesStruct walks Certificate by reflection and the schema by
 // JSON, and demands the same field names at every level, and that the
-// schema's "required" lists are exactly the fields without omitempty.
+// schema's "required" lists are exactly the fields without omitempty. The
+// bound has two layouts: Bound's own fields (the full scope's, boundFull)
+// and convexBoundJSON's (boundConvex), each walked against its definition.
 func TestSchemaMatchesStruct(t *testing.T) {
 	var root map[string]any
 	if err := json.Unmarshal(JSONSchema(), &root); err != nil {
@@ -106,6 +108,9 @@ func TestSchemaMatchesStruct(t *testing.T) {
 		if typ.Kind() != reflect.Struct {
 			return
 		}
+		if typ == reflect.TypeFor[Bound]() {
+			node = defs["boundFull"].(map[string]any)
+		}
 		node = resolve(node)
 		props, _ := node["properties"].(map[string]any)
 		if node["additionalProperties"] != false {
@@ -117,10 +122,17 @@ func TestSchemaMatchesStruct(t *testing.T) {
 			for i := 0; i < st.NumField(); i++ {
 				f := st.Field(i)
 				if f.Anonymous {
-					visit(f.Type)
+					ft := f.Type
+					if ft.Kind() == reflect.Pointer {
+						ft = ft.Elem()
+					}
+					visit(ft)
 					continue
 				}
 				name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if name == "-" {
+					continue
+				}
 				fields = append(fields, name)
 				if !strings.Contains(opts, "omitempty") {
 					required = append(required, name)
@@ -150,4 +162,5 @@ func TestSchemaMatchesStruct(t *testing.T) {
 		}
 	}
 	walk("certificate", reflect.TypeFor[Certificate](), root)
+	walk("certificate.bound(convex)", reflect.TypeFor[convexBoundJSON](), defs["boundConvex"].(map[string]any))
 }
