@@ -73,14 +73,15 @@ const (
 // affineOps are the ONNX op types through which a certified parameter may
 // reach the output in the convex scope (DESIGN §1 "Convex scope"): affine in
 // the certified parameters when no other certified parameter is a factor.
-var affineOps = []string{"Gemm", "MatMul", "Add", "Reshape", "Flatten", "Transpose", "Identity"}
+var affineOps = []string{"Gemm", "MatMul", "Add", "Sub", "Neg", "Reshape", "Flatten", "Transpose", "Identity", "Squeeze", "Unsqueeze"}
 
 // convexLosses are the losses convex in the model output.
 var convexLosses = []string{"xent", "mse", "bce"}
 
 // AffineOps returns the op types a convex-scope certificate's
-// strong_convexity.ops may name: Gemm, MatMul, Add, Reshape, Flatten,
-// Transpose, Identity.
+// strong_convexity.ops may name: Gemm, MatMul, Add, Sub, Neg, Reshape,
+// Flatten, Transpose, Identity, Squeeze, Unsqueeze (the ops
+// autodiff.ProveAffine accepts).
 func AffineOps() []string { return slices.Clone(affineOps) }
 
 // validateScope checks the budget and the scope fields for Validate: a
