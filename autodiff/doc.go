@@ -52,4 +52,13 @@
 // Kernels never write into their inputs: outputs of view ops (Reshape,
 // Identity, …) share their input's data, and the first adjoint reaching a
 // value may be shared with another node's.
+//
+// # The convex scope
+//
+// ProveAffine and LastAffineLayer prove the convex scope of DESIGN.md §1
+// structurally, on the graph alone (no compilation, so they also work on
+// models with ops the engine lacks): the certified parameters reach the
+// first output only through affine ops. RoundingMargin then bounds the
+// float64 rounding error of such a model's gradient, using the OutputSum
+// loss on the model with absolute values.
 package autodiff

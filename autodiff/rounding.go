@@ -15,46 +15,41 @@ import (
 // gradient stays an upper bound in exact arithmetic.
 //
 // The gradient is a sum over samples of terms a_i = J_iᵀ·s_i, with J_i the
-// Jacobian of sample i's output with respect to the parameters (constant in
-// them, by affinity) and s_i = ∂ℓ_i/∂z_i the loss seed. Summing N terms in
-// any order errs by at most γ_{N−1}·Σ|a_i| componentwise (Higham, Accuracy
-// and Stability of Numerical Algorithms, §3.1 and §4.2), and computing each
-// term rounds the seed by at most a few units in the last place of |s_i| + 1
-// (softmax probabilities, p − e_y) and the product by a relative few ulps.
-// With |a_i| ≤ |J_i|ᵀ·(|s_i| + 1) ≤ F·|J_i|ᵀ·1, where F bounds the seed's
-// magnitude plus one, the error of the mean gradient plus the (μ/2)‖w‖²
-// term is at most
+// Jacobian of sample i's output z_i with respect to the P parameters
+// (constant in them, by affinity) and s_i = ∂ℓ_i/∂z_i the loss seed. Three
+// errors enter, each bounded componentwise with γ_k = k·u/(1 − k·u),
+// u = 2⁻⁵³ (Higham, Accuracy and Stability of Numerical Algorithms, §3.1):
 //
-//	margin = γ_{N+1000}·(F·‖(1/N)·Σ_i |J_i|ᵀ·1‖₂ + μ‖w‖₂),
+//   - the output: z_i is a sum of at most P products and biases, so
+//     |ẑ_i − z_i| ≤ γ_P·z̄_i, where z̄_i = |J_i|·|w| + |c_i| is the output of
+//     the model with every parameter and the input replaced by its absolute
+//     value; the seeds of xent, bce and mse have derivatives ≤ 2 in z, so
+//     the seed errs by at most 2γ_P·‖z̄_i‖_∞ from this;
+//   - the seed itself: a few ulps of |s_i| + 1 (softmax probabilities, p − e_y);
+//   - the sum over samples, in any order: γ_{N−1}·Σ_i |a_i|.
 //
-// the 1000 covering the operations per term. (1/N)·Σ_i |J_i|ᵀ·1 is the
-// gradient of the mean OutputSum loss of the model with every
-// floating-point parameter and the input replaced by their absolute values:
-// one extra gradient evaluation. F is 2 for cross-entropy (|s| ≤ 1) and
-// binary cross-entropy (|s| ≤ 1/K), and 1 + max 2|z − t|/K for MSE, which
-// needs a forward pass.
+// With |s_i| + 1 ≤ F (2 for xent, whose seed is a difference of
+// probabilities, and for bce; 1 + max 2|z − t|/K for mse) and
+// Z = max_i ‖z̄_i‖_∞, the error of the mean gradient plus the (μ/2)‖w‖² term
+// is at most
+//
+//	margin = γ_{N+P+1000}·((F + 2Z)·‖(1/N)·Σ_i |J_i|ᵀ·1‖₂ + μ‖w‖₂),
+//
+// the 1000 covering the few operations per term. (1/N)·Σ_i |J_i|ᵀ·1 is the
+// gradient of the mean OutputSum loss of the absolute-valued model, and Z
+// its largest output: one gradient and one forward evaluation.
 type RoundingMargin struct {
 	obj *Objective
 	abs *Objective
 }
 
 // NewRoundingMargin prepares the margin of obj, whose Program was compiled
-// from m with the Freeze patterns freeze. The magnitude program always
-// computes in float64.
+// from m with the Freeze patterns freeze. The absolute-valued model is
+// compiled in float64 and without a final Softmax (its logits are what the
+// bound needs).
 func NewRoundingMargin(m *onnxio.Model, freeze []string, obj *Objective) (*RoundingMargin, error) {
-	all, err := m.Params(onnxio.ParamOptions{})
+	absModel, err := magnitudeModel(m)
 	if err != nil {
-		return nil, fmt.Errorf("autodiff: rounding margin: %w", err)
-	}
-	w, err := m.ParamVector(all)
-	if err != nil {
-		return nil, fmt.Errorf("autodiff: rounding margin: %w", err)
-	}
-	for i, v := range w {
-		w[i] = math.Abs(v)
-	}
-	absModel := m.Clone()
-	if err := absModel.SetParamVector(all, w); err != nil {
 		return nil, fmt.Errorf("autodiff: rounding margin: %w", err)
 	}
 	prog, err := Compile(absModel, Options{Precision: Float64, Freeze: freeze})
@@ -70,6 +65,40 @@ func NewRoundingMargin(m *onnxio.Model, freeze []string, obj *Objective) (*Round
 	return &RoundingMargin{obj: obj, abs: abs}, nil
 }
 
+// magnitudeModel returns m with every floating-point parameter replaced by
+// its absolute value, cut before a final Softmax.
+func magnitudeModel(m *onnxio.Model) (*onnxio.Model, error) {
+	all, err := m.Params(onnxio.ParamOptions{})
+	if err != nil {
+		return nil, err
+	}
+	w, err := m.ParamVector(all)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range w {
+		w[i] = math.Abs(v)
+	}
+	out := m.Clone()
+	if err := out.SetParamVector(all, w); err != nil {
+		return nil, err
+	}
+	g := out.Graph()
+	if len(g.Outputs) == 0 {
+		return nil, fmt.Errorf("the model has no outputs")
+	}
+	for _, n := range g.Nodes {
+		if n.OpType == "Softmax" && len(n.Outputs) > 0 && n.Outputs[0] == g.Outputs[0].Name {
+			var inputs []string
+			for _, in := range g.DataInputs() {
+				inputs = append(inputs, in.Name)
+			}
+			return out.Extract(inputs, []string{n.Inputs[0]})
+		}
+	}
+	return out, nil
+}
+
 // Margin returns the bound on ‖ĝ − ∇L(w)‖₂ for the gradient ĝ that the
 // objective computes at w. It has the signature of unlearn.MarginFunc.
 func (r *RoundingMargin) Margin(ctx context.Context, w []float64) (float64, error) {
@@ -81,7 +110,19 @@ func (r *RoundingMargin) Margin(ctx context.Context, w []float64) (float64, erro
 		absW[i] = math.Abs(v)
 	}
 	mag := make([]float64, len(w))
-	if _, err := r.abs.Eval(absW, nil, mag); err != nil {
+	var zmax float64
+	err := r.abs.Program.withParams(absW, func() error {
+		if _, err := r.abs.Program.Gradient(ctx, r.abs.Data, r.abs.Index, r.abs.Options, mag); err != nil {
+			return err
+		}
+		return r.abs.Program.Predict(ctx, r.abs.Data, r.abs.Index, r.abs.Options, func(_ int, out []float32, _ []int) error {
+			for _, v := range out {
+				zmax = math.Max(zmax, math.Abs(float64(v)))
+			}
+			return nil
+		})
+	})
+	if err != nil {
 		return 0, fmt.Errorf("autodiff: rounding margin: %w", err)
 	}
 	var sq, wsq float64
@@ -93,11 +134,12 @@ func (r *RoundingMargin) Margin(ctx context.Context, w []float64) (float64, erro
 	if err != nil {
 		return 0, err
 	}
-	gamma := float64(r.obj.Len()+1000) * 0x1p-53
+	gamma := float64(r.obj.Len()+len(w)+1000) * 0x1p-53
 	gamma /= 1 - gamma
 	// The magnitudes are sums of non-negative float64 terms, accurate to a
-	// relative γ_N themselves; 1e-6 on top covers that and the norms.
-	return gamma * (f*math.Sqrt(sq) + r.obj.L2*math.Sqrt(wsq)) * (1 + 1e-6), nil
+	// relative γ_N themselves, and the largest output was rounded to
+	// float32 by Predict; 1e-6 on top covers both and the norms.
+	return gamma * ((f+2*zmax)*math.Sqrt(sq) + r.obj.L2*math.Sqrt(wsq)) * (1 + 1e-6), nil
 }
 
 // seedFactor bounds max |∂ℓ/∂z| + 1 over the samples.

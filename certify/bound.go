@@ -35,6 +35,10 @@ const (
 	// ActiveNone: no bound is rigorous (the theorem's premise fails and the
 	// output was not re-projected); nothing can be certified.
 	ActiveNone ActiveBound = "none"
+	// ActivePosterior: the convex scope's a-posteriori bound
+	// ‖w̃ − w̃*‖ ≤ (‖ĝ‖ + margin)/μ at the released noise-free point (see
+	// PosteriorBound). Only convex-scope certificates use it.
+	ActivePosterior ActiveBound = "posterior"
 )
 
 const (
@@ -109,6 +113,12 @@ type BoundInputs struct {
 	Projected bool `json:"projected"`
 	// Stationarity holds the premise diagnostics.
 	Stationarity Stationarity `json:"stationarity"`
+	// Budget is the sensitivity budget Δ_max that σ is calibrated to, fixed
+	// before anything data-dependent was computed (lethe's full scope uses
+	// 2C, which depends on the radius alone). 0 means no budget: the
+	// pre-budget semantics, Δ = the computed bound (certificates written
+	// before budgets existed have none). See ComputeBound.
+	Budget float64 `json:"budget,omitempty"`
 }
 
 // Bound is the certified ℓ2 sensitivity with all of its terms (DESIGN §1
@@ -128,8 +138,9 @@ type Bound struct {
 	Trivial float64 `json:"bound_trivial"`
 	// Active names the term Sensitivity equals.
 	Active ActiveBound `json:"active_bound"`
-	// Sensitivity is Δ, the ℓ2 sensitivity σ is calibrated to. It is 0 when
-	// Active is ActiveNone.
+	// Sensitivity is Δ, the ℓ2 sensitivity σ is calibrated to: Budget when
+	// a budget is set, otherwise the active term, and 0 when Active is
+	// ActiveNone.
 	Sensitivity float64 `json:"sensitivity"`
 	// BallActive: ‖w*‖ ≥ (1 − BallTol)·C.
 	BallActive bool `json:"ball_active"`
@@ -140,6 +151,14 @@ type Bound struct {
 	PremiseHolds bool `json:"premise_holds"`
 	// Premise explains PremiseHolds in one sentence.
 	Premise string `json:"premise"`
+	// Posterior holds the convex scope's a-posteriori bound; it is nil in
+	// the full scope. A convex-scope Bound (Active = ActivePosterior, made
+	// by PosteriorBound) computes none of the full scope's terms: M, ‖H‖,
+	// λ_min, the stationarity measurements, the theorem, residual and
+	// trivial bounds and the premise are zero in Go and absent from its
+	// JSON, so that the certificate claims no value that was not computed
+	// (see MarshalJSON).
+	Posterior *Posterior `json:"-"`
 }
 
 // Prefixes of Bound.Premise; the rest of the sentence is the evidence.
@@ -173,18 +192,40 @@ func (e *PremiseError) Error() string {
 	return "certify: " + e.Reason + "; only the trivial 2C bound is rigorous, and it needs the output re-projected onto the ball: refusing to certify"
 }
 
-// ComputeBound computes the certified sensitivity from in:
+// BudgetError reports a computed sensitivity bound that exceeds the
+// budget σ was calibrated to: the run is not certified (it is never
+// re-calibrated to the larger bound, which would make the noise depend on the
+// data). Term names the bound: ActiveTheorem or ActiveTrivial in the full
+// scope, ActivePosterior in the convex scope.
+type BudgetError struct {
+	Term   ActiveBound
+	Bound  float64
+	Budget float64
+}
+
+// Error implements the error interface.
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("certify: the %s bound %.6g exceeds the sensitivity budget %.6g that σ is calibrated to: not certified", e.Term, e.Bound, e.Budget)
+}
+
+// ComputeBound computes the full scope's sensitivity from in:
 //
 //	Δ_thm = 2C(MC + λ)/(λ + λ_min),  bound_residual = ρ/(λ + λ_min),  bound_trivial = 2C,
-//	Δ = min(Δ_thm + ρ/(λ + λ_min), 2C)  if the output was re-projected,
-//	Δ = Δ_thm + ρ/(λ + λ_min)           otherwise.
+//	Δ_c = min(Δ_thm + ρ/(λ + λ_min), 2C)  if the output was re-projected,
+//	Δ_c = Δ_thm + ρ/(λ + λ_min)           otherwise,
+//
+// and Active names the term Δ_c equals. Without a budget the sensitivity is
+// Δ = Δ_c. With a budget (in.Budget > 0) the sensitivity is the budget,
+// whatever the data, and Δ_c only decides whether it holds: when Δ_c > budget
+// ComputeBound returns a *BudgetError together with the filled Bound (the
+// run is then not certified).
 //
 // When the premise fails (ball active, or gradient above tolerance) only 2C
-// is rigorous: Δ = 2C for a re-projected output, and a *PremiseError
+// is rigorous: Δ_c = 2C for a re-projected output, and a *PremiseError
 // otherwise. It returns a *NotPositiveDefiniteError when λ + λ_min ≤ 0 and a
 // *ParameterError for inputs outside their domain. On a *PremiseError the
 // returned Bound is filled in for reporting, with Active = ActiveNone and
-// Sensitivity = 0.
+// Sensitivity = 0, or the budget if one is set.
 func ComputeBound(in BoundInputs) (Bound, error) {
 	if in.Stationarity.GradTol == 0 {
 		in.Stationarity.GradTol = DefaultGradTol
@@ -229,7 +270,7 @@ func ComputeBound(in BoundInputs) (Bound, error) {
 	thm := b.Theorem + b.Residual
 	switch {
 	case !b.PremiseHolds && !in.Projected:
-		b.Active = ActiveNone
+		b.Active, b.Sensitivity = ActiveNone, in.Budget
 		return b, &PremiseError{Reason: b.Premise}
 	case !b.PremiseHolds:
 		b.Active, b.Sensitivity = ActiveTrivial, b.Trivial
@@ -238,7 +279,32 @@ func ComputeBound(in BoundInputs) (Bound, error) {
 	default:
 		b.Active, b.Sensitivity = ActiveTheorem, thm
 	}
+	if in.Budget > 0 {
+		computed := b.Sensitivity
+		b.Sensitivity = in.Budget
+		if computed > in.Budget {
+			return b, &BudgetError{Term: b.Active, Bound: computed, Budget: in.Budget}
+		}
+	}
 	return b, nil
+}
+
+// Computed returns the bound the recorded terms prove, before any budget:
+// Δ_thm + ρ/(λ + λ_min) or 2C as Active says in the full scope, bound_posterior
+// in the convex scope, and 0 when Active is ActiveNone. Without a budget it
+// equals Sensitivity; with one, a certified run has Computed() ≤ Budget.
+func (b *Bound) Computed() float64 {
+	switch b.Active {
+	case ActiveTheorem:
+		return b.Theorem + b.Residual
+	case ActiveTrivial:
+		return b.Trivial
+	case ActivePosterior:
+		if b.Posterior != nil {
+			return b.Posterior.Value
+		}
+	}
+	return 0
 }
 
 // LambdaMinUnneeded is the lambda_min_method of a certificate whose ‖H‖ and
@@ -261,7 +327,7 @@ func PremiseHolds(st Stationarity, c float64) bool {
 }
 
 // NeedsM reports whether the Hessian-Lipschitz constant M can change the
-// certified sensitivity Δ for these inputs (M, MSource and MMethod are
+// computed bound Δ_c for these inputs (M, MSource, MMethod and Budget are
 // ignored), and when it cannot, why. It cannot when the output is
 // re-projected and either the premise fails (Δ = 2C) or λ_min ≤ 0: the
 // estimate of λ_min is a Rayleigh quotient, which is never below the true
@@ -271,7 +337,7 @@ func NeedsM(in BoundInputs) (bool, string) {
 	if !in.Projected {
 		return true, ""
 	}
-	in.MSource, in.M = MDeclared, 0
+	in.MSource, in.M, in.Budget = MDeclared, 0, 0
 	b, err := ComputeBound(in)
 	switch {
 	case err != nil:
@@ -305,6 +371,7 @@ func (in *BoundInputs) validate() error {
 		{"stationarity.grad_tol", in.Stationarity.GradTol, in.Stationarity.GradTol > 0, "must be finite and > 0"},
 		{"stationarity.w_norm", in.Stationarity.WNorm, in.Stationarity.WNorm >= 0, "must be finite and ≥ 0"},
 		{"stationarity.ball_tol", in.Stationarity.BallTol, in.Stationarity.BallTol > 0 && in.Stationarity.BallTol < 1, "must be in (0, 1)"},
+		{"budget", in.Budget, in.Budget >= 0, "must be finite and ≥ 0 (0: no budget)"},
 	}
 	for _, c := range checks {
 		if !c.ok || math.IsNaN(c.v) || math.IsInf(c.v, 0) {

@@ -231,3 +231,49 @@ func TestNeedsM(t *testing.T) {
 		}
 	}
 }
+
+// TestComputeBoundBudget: with a budget the sensitivity is the budget
+// whatever the data, and the computed bound only decides whether it holds.
+func TestComputeBoundBudget(t *testing.T) {
+	// Re-projected deep-net case (Δ_thm + ρ-term = 10/3 + 0.02 > 2C = 2): the
+	// trivial bound proves Δ ≤ 2C = budget.
+	b, err := ComputeBound(withBudget(boundInputs(1, 0.5, 2, -0.5, 0.03, true), 2))
+	if err != nil || b.Sensitivity != 2 || b.Active != ActiveTrivial || b.Computed() != 2 {
+		t.Errorf("projected, budget 2C: Δ = %g, active %s, computed %g, err %v; want 2, trivial, 2, nil", b.Sensitivity, b.Active, b.Computed(), err)
+	}
+	// Theorem active (1.3 < 2C = 4) with budget 2C: σ is still calibrated to
+	// 4, and the theorem term is what proves it.
+	b, err = ComputeBound(withBudget(boundInputs(2, 0.1, 1, 3, 0.4, true), 4))
+	if err != nil || b.Sensitivity != 4 || b.Active != ActiveTheorem || math.Abs(b.Computed()-1.3) > 1e-15 {
+		t.Errorf("theorem under budget: Δ = %g, active %s, computed %g, err %v", b.Sensitivity, b.Active, b.Computed(), err)
+	}
+	// Not re-projected: the theorem term 10/3 + 0.02 exceeds the budget 2C = 2:
+	// not certified, and Δ stays the budget (never re-calibrated).
+	b, err = ComputeBound(withBudget(boundInputs(1, 0.5, 2, -0.5, 0.03, false), 2))
+	var be *BudgetError
+	if !errors.As(err, &be) || be.Term != ActiveTheorem || be.Budget != 2 || math.Abs(be.Bound-(10.0/3+0.02)) > 1e-15 {
+		t.Fatalf("theorem over budget: err = %v, want *BudgetError{theorem, 10/3 + 0.02, 2}", err)
+	}
+	if b.Sensitivity != 2 || b.Active != ActiveTheorem {
+		t.Errorf("over budget: the returned bound has Δ = %g, active %s; want the budget 2 and theorem", b.Sensitivity, b.Active)
+	}
+	// Premise fails, not projected: a *PremiseError, Δ = the budget.
+	in := withBudget(boundInputs(1, 0.5, 2, -0.5, 0.03, false), 2)
+	in.Stationarity.GradNorm = 1
+	b, err = ComputeBound(in)
+	var pe *PremiseError
+	if !errors.As(err, &pe) || b.Active != ActiveNone || b.Sensitivity != 2 {
+		t.Errorf("premise fails with budget: err = %v, active %s, Δ = %g", err, b.Active, b.Sensitivity)
+	}
+	for _, bad := range []float64{-1, math.NaN(), math.Inf(1)} {
+		var pe *ParameterError
+		if _, err := ComputeBound(withBudget(boundInputs(1, 0.5, 2, -0.5, 0.03, true), bad)); !errors.As(err, &pe) || pe.Name != "budget" {
+			t.Errorf("budget %g: err = %v, want *ParameterError for budget", bad, err)
+		}
+	}
+}
+
+func withBudget(in BoundInputs, budget float64) BoundInputs {
+	in.Budget = budget
+	return in
+}

@@ -21,6 +21,7 @@ const (
 	StatusNoNoise             = "not certified: --no-noise"
 	StatusSeeded              = "not certified: noise seeded with --seed is not private"
 	StatusPremiseFails        = "not certified: the theorem's premise fails and the output was not re-projected"
+	StatusOverBudget          = "not certified: the computed sensitivity bound exceeds the budget sigma is calibrated to"
 )
 
 // SigmaMode says how σ was chosen.
@@ -31,7 +32,8 @@ const (
 	SigmaCalibrated SigmaMode = "calibrated"
 	// SigmaFixed: σ was given (--sigma) and ε = EpsilonForSigma(mechanism, σ, Δ, δ).
 	SigmaFixed SigmaMode = "fixed"
-	// SigmaNone: no noise was added (--no-noise); σ = 0.
+	// SigmaNone: no noise was added (--no-noise); σ = 0. ε and δ may then be
+	// 0, meaning none was requested.
 	SigmaNone SigmaMode = "none"
 )
 
@@ -65,7 +67,9 @@ type Certificate struct {
 	Output FileRef `json:"output"`
 	Forget Forget  `json:"forget"`
 	// Epsilon and Delta are the (ε, δ) of the guarantee: requested, or with
-	// SigmaFixed derived from σ.
+	// SigmaFixed derived from σ. With SigmaNone there is no guarantee and
+	// both may be 0 (not requested); any other mode needs ε > 0 and
+	// δ ∈ (0, 1).
 	Epsilon   float64   `json:"epsilon"`
 	Delta     float64   `json:"delta"`
 	Mechanism Mechanism `json:"mechanism"`
@@ -81,10 +85,20 @@ type Certificate struct {
 	NoiseSeed *uint64 `json:"noise_seed,omitempty"`
 	Certified bool    `json:"certified"`
 	Status    string  `json:"status"`
-	Bound     Bound   `json:"bound"`
+	// Scope is ScopeFull or ScopeConvex; empty (absent) means full, as in
+	// certificates written before scopes existed.
+	Scope Scope `json:"scope,omitempty"`
+	Bound Bound `json:"bound"`
 	// L2 is μ of the objective L(w, S) + (μ/2)‖w‖²; Loss names ℓ.
 	L2   float64 `json:"l2"`
 	Loss string  `json:"loss"`
+	// CertifiedParameters, FrozenParameters, StrongConvexity and Features
+	// describe the convex scope; all four are set exactly when Scope is
+	// ScopeConvex.
+	CertifiedParameters *CertifiedParameters `json:"certified_parameters,omitempty"`
+	FrozenParameters    *FrozenParameters    `json:"frozen_parameters,omitempty"`
+	StrongConvexity     *StrongConvexity     `json:"strong_convexity,omitempty"`
+	Features            *Features            `json:"features,omitempty"`
 	// Assumptions states, in words, every estimated quantity and every
 	// premise the guarantee rests on (see Assumptions).
 	Assumptions []string `json:"assumptions"`
@@ -200,9 +214,9 @@ var (
 
 // Validate checks the certificate's structure: the schema string, formats of
 // hashes, digests and timestamps, value domains, and the consistency of
-// certified, status, noise and chain fields. It returns all problems joined,
-// each a *FieldError. It does not recompute σ or the bound: that is
-// CheckSigma.
+// certified, status, noise, chain, budget and scope fields (see
+// validateScope). It returns all problems joined, each a *FieldError. It does
+// not recompute σ or the bound: that is CheckSigma.
 func (c *Certificate) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
@@ -235,11 +249,14 @@ func (c *Certificate) Validate() error {
 	if c.Forget.NForget < 1 || c.Forget.NForget > c.Forget.N {
 		bad("forget.n_forget", "%d is not in [1, n = %d]", c.Forget.NForget, c.Forget.N)
 	}
-	if !(c.Epsilon > 0) || math.IsInf(c.Epsilon, 1) {
-		bad("epsilon", "%g is not finite and > 0", c.Epsilon)
+	// Without noise there is no guarantee, so ε and δ may be 0 (none
+	// requested); any value given must still be in its domain.
+	unset := c.SigmaMode == SigmaNone
+	if !(c.Epsilon > 0 || unset && c.Epsilon == 0) || math.IsInf(c.Epsilon, 1) {
+		bad("epsilon", "%g is not finite and > 0 (0 is allowed only with sigma_mode %q)", c.Epsilon, SigmaNone)
 	}
-	if !(c.Delta > 0 && c.Delta < 1) {
-		bad("delta", "%g is not in (0, 1)", c.Delta)
+	if !(c.Delta > 0 && c.Delta < 1 || unset && c.Delta == 0) {
+		bad("delta", "%g is not in (0, 1) (0 is allowed only with sigma_mode %q)", c.Delta, SigmaNone)
 	}
 	if _, err := ParseMechanism(string(c.Mechanism)); err != nil {
 		bad("mechanism", "%q is not %q or %q", c.Mechanism, Analytic, Classic)
@@ -340,6 +357,7 @@ func (c *Certificate) Validate() error {
 	if s := c.Signature; s != nil && s.Algorithm != SignatureAlgorithm {
 		bad("signature.algorithm", "%q is not %q", s.Algorithm, SignatureAlgorithm)
 	}
+	c.validateScope(bad)
 	return errors.Join(errs...)
 }
 

@@ -247,3 +247,212 @@ func TestWriteAtomicReplaces(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestValidateConvexCatches: every rule of the convex scope and the budget,
+// one edit at a time, each named by its field.
+func TestValidateConvexCatches(t *testing.T) {
+	for _, c := range []struct {
+		fixture, field string
+		edit           func(*Certificate)
+	}{
+		{"convex_head", "scope", func(c *Certificate) { c.Scope = "head" }},
+		{"convex_head", "certified_parameters", func(c *Certificate) { c.CertifiedParameters = nil }},
+		{"convex_head", "certified_parameters", func(c *Certificate) { c.CertifiedParameters.Names = nil }},
+		{"convex_head", "certified_parameters.names", func(c *Certificate) { c.CertifiedParameters.Names[1] = c.CertifiedParameters.Names[0] }},
+		{"convex_head", "frozen_parameters", func(c *Certificate) { c.FrozenParameters = nil }},
+		{"convex_head", "frozen_parameters", func(c *Certificate) { c.FrozenParameters.Count = 0 }},
+		{"convex_head", "frozen_parameters.digest", func(c *Certificate) { c.FrozenParameters.Digest = "sha256:abc" }},
+		{"convex_head", "frozen_parameters.names", func(c *Certificate) { c.FrozenParameters.Names[0] = "layers.4.bias" }},
+		{"convex_linear_retrain", "frozen_parameters", func(c *Certificate) { c.FrozenParameters.Names = nil }},
+		{"convex_head", "strong_convexity", func(c *Certificate) { c.StrongConvexity = nil }},
+		{"convex_head", "strong_convexity.mu", func(c *Certificate) { c.StrongConvexity.Mu = 2e-3 }},
+		{"convex_head", "strong_convexity.mu", func(c *Certificate) { c.StrongConvexity.Mu, c.L2 = 0, 0 }},
+		{"convex_head", "strong_convexity.loss", func(c *Certificate) { c.StrongConvexity.Loss = "mse" }},
+		{"convex_head", "strong_convexity.loss", func(c *Certificate) { c.StrongConvexity.Loss, c.Loss = "hinge", "hinge" }},
+		{"convex_head", "strong_convexity.ops", func(c *Certificate) { c.StrongConvexity.Ops = []string{"Gemm", "Relu"} }},
+		{"convex_head", "strong_convexity.ops", func(c *Certificate) { c.StrongConvexity.Ops = nil }},
+		{"convex_head", "strong_convexity.statement", func(c *Certificate) { c.StrongConvexity.Statement = "" }},
+		{"convex_head", "features", func(c *Certificate) { c.Features = nil }},
+		{"convex_head", "features.tensor", func(c *Certificate) { c.Features.Tensor = "" }},
+		{"convex_head", "features.engine", func(c *Certificate) { c.Features.Engine = "ort" }},
+		{"convex_head", "features.precision", func(c *Certificate) { c.Features.Precision = "float16" }},
+		{"convex_head", "bound.active_bound", func(c *Certificate) { c.Bound.Active = ActiveTrivial }},
+		{"convex_head", "bound.bound_posterior", func(c *Certificate) { c.Bound.Posterior = nil }},
+		{"convex_head", "bound.sensitivity", func(c *Certificate) { c.Bound.Sensitivity = 0.004 }},
+		{"convex_head", "certified", func(c *Certificate) { c.Bound.Budget, c.Bound.Sensitivity = 0.004, 0.004 }},
+		{"convex_head", "bound.posterior_margin", func(c *Certificate) { c.Bound.Posterior.Margin = 0 }},
+		{"convex_head", "bound.budget", func(c *Certificate) { c.Bound.Budget, c.Bound.Sensitivity = 0, 0 }},
+		{"convex_head", "bound", func(c *Certificate) { c.Bound.Posterior.Start = "zeros" }},
+		{"convex_head", "bound", func(c *Certificate) { c.Bound.Posterior.NewtonSteps = 0 }},
+		{"convex_head", "bound", func(c *Certificate) { c.Bound.Projected = true }},
+		// The convex scope computes none of the full scope's terms, and λ = 0.
+		{"convex_head", "bound", func(c *Certificate) { c.Bound.M = 0.8 }},
+		{"convex_head", "bound", func(c *Certificate) { c.Bound.Trivial = 10 }},
+		{"convex_head", "bound", func(c *Certificate) { c.Bound.LambdaMinMethod = "Lanczos" }},
+		{"convex_head", "bound", func(c *Certificate) { c.Bound.Lambda = 0.1 }},
+		// A full-scope certificate carries none of the convex fields.
+		{"budget_full", "strong_convexity", func(c *Certificate) { c.StrongConvexity = &StrongConvexity{Mu: c.L2, Loss: c.Loss} }},
+		{"certified", "features", func(c *Certificate) { c.Features = &Features{} }},
+		{"certified", "bound.active_bound", func(c *Certificate) { c.Bound.Posterior = &Posterior{} }},
+		{"budget_full", "bound.sensitivity", func(c *Certificate) { c.Bound.Sensitivity = 9 }},
+		{"budget_full", "certified", func(c *Certificate) { c.Bound.Budget, c.Bound.Sensitivity = 8, 8 }},
+		{"budget_full", "bound.budget", func(c *Certificate) { c.Bound.Budget = -1 }},
+	} {
+		cert := fixture(t, c.fixture)
+		c.edit(cert)
+		err := cert.Validate()
+		found := false
+		for _, e := range flatten(err) {
+			var fe *FieldError
+			if errors.As(e, &fe) && fe.Field == c.field {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: edit for %s: Validate = %v, want a *FieldError for it", c.fixture, c.field, err)
+		}
+	}
+}
+
+// TestValidateNoNoiseEpsilon: ε = δ = 0 (none requested) is valid only
+// without noise; a value given must still be in its domain.
+func TestValidateNoNoiseEpsilon(t *testing.T) {
+	if err := fixture(t, "no_noise_unset").Validate(); err != nil {
+		t.Errorf("no noise, ε = δ = 0: %v", err)
+	}
+	for _, c := range []struct {
+		fixture, field string
+		eps, delta     float64
+	}{
+		{"certified", "epsilon", 0, 1e-5},
+		{"certified", "delta", 1, 0},
+		{"no_noise_unset", "epsilon", -1, 0},
+		{"no_noise_unset", "delta", 0, 1},
+	} {
+		cert := fixture(t, c.fixture)
+		cert.Epsilon, cert.Delta = c.eps, c.delta
+		if err := cert.Validate(); err == nil || !strings.Contains(err.Error(), "field "+c.field) {
+			t.Errorf("%s with (ε, δ) = (%g, %g): Validate = %v, want it to name %s", c.fixture, c.eps, c.delta, err, c.field)
+		}
+	}
+}
+
+func TestFixtureContentsConvex(t *testing.T) {
+	c := fixture(t, "convex_head")
+	want, _ := Sigma(Analytic, 0.005, 1, 1e-5)
+	if c.Bound.Active != ActivePosterior || c.Bound.Sensitivity != 0.005 || c.Sigma != want || !(c.Bound.Posterior.Value < 0.005) {
+		t.Errorf("convex_head: active %s, Δ = %g, σ = %g, posterior %g", c.Bound.Active, c.Bound.Sensitivity, c.Sigma, c.Bound.Posterior.Value)
+	}
+	c = fixture(t, "convex_linear_retrain")
+	if c.Bound.Posterior.Start != StartRetrainZeros || len(c.FrozenParameters.Names) != 0 || c.FrozenParameters.Names == nil || c.Bound.C != 10 {
+		t.Errorf("convex_linear_retrain: %+v %+v", c.Bound.Posterior, c.FrozenParameters)
+	}
+	c = fixture(t, "budget_full")
+	if c.Bound.Sensitivity != 10 || c.Bound.Budget != 10 || c.Bound.Active != ActiveTrivial {
+		t.Errorf("budget_full: Δ = %g, budget %g, active %s", c.Bound.Sensitivity, c.Bound.Budget, c.Bound.Active)
+	}
+}
+
+// TestOldCertificatesUnchanged: the goldens written before budgets and
+// scopes existed read, validate, check and re-encode to the same bytes.
+// TestGolden covers the same files; this pins their absence of new fields.
+func TestOldCertificatesUnchanged(t *testing.T) {
+	for _, name := range []string{"certified", "no_noise", "seeded_fixed_sigma"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name+".golden.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{`"scope"`, `"budget"`, `"bound_posterior"`, `"certified_parameters"`} {
+			if bytes.Contains(data, []byte(key)) {
+				t.Errorf("%s: an old certificate has %s", name, key)
+			}
+		}
+		c, err := Unmarshal(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Scope != "" || c.Bound.Budget != 0 || c.Bound.Posterior != nil {
+			t.Errorf("%s: read back with scope %q, budget %g, posterior %v", name, c.Scope, c.Bound.Budget, c.Bound.Posterior)
+		}
+		if err := c.Validate(); err != nil {
+			t.Error(err)
+		}
+		if err := CheckSigma(c); err != nil {
+			t.Error(err)
+		}
+		again, _ := c.Marshal()
+		if !bytes.Equal(again, data) {
+			t.Errorf("%s: re-encoding changed the bytes", name)
+		}
+	}
+}
+
+func TestAssumptionsConvex(t *testing.T) {
+	joined := strings.Join(fixture(t, "convex_head").Assumptions, "\n")
+	for _, must := range []string{
+		"relative to retraining the certified parameters on the retained data with the frozen ones fixed",
+		"covers the forget set only if the frozen parameters never saw it (e.g. a backbone pretrained on public or other data)",
+		"output of the frozen part as computed by the native engine in float64; the reference retraining is taken on the same features",
+		"affine ops (Gemm)", "xent loss is convex in the output", "μ = l2 = 0.001",
+		"A-posteriori bound at the released noise-free point", "59000 retained samples",
+		"posterior_margin = 3.2e-11 bounds the float64 rounding error", testMarginMethod,
+		"Δ_max = 0.005 was fixed before any data-dependent number was computed", "0.0041 ≤ Δ_max",
+		"1 undamped Newton step(s) (λ = 0) from the original model w*", "The fallback retraining did not run",
+		"analytic Gaussian mechanism", "crypto/rand",
+	} {
+		if !strings.Contains(joined, must) {
+			t.Errorf("convex_head assumptions do not say %q:\n%s", must, joined)
+		}
+	}
+	joined = strings.Join(fixture(t, "convex_linear_retrain").Assumptions, "\n")
+	for _, must := range []string{
+		"every trainable parameter is certified", "none is frozen",
+		"ball ‖w‖₂ ≤ C = 10", "re-projected onto the ball after the last step",
+		"the fallback ran: the certified parameters were retrained on the retained data from zeros, a data-independent start, with 9 undamped Newton step(s)",
+		"classic Gaussian mechanism",
+	} {
+		if !strings.Contains(joined, must) {
+			t.Errorf("convex_linear_retrain assumptions do not say %q:\n%s", must, joined)
+		}
+	}
+	joined = strings.Join(fixture(t, "budget_full").Assumptions, "\n")
+	for _, must := range []string{
+		"Δ_max = 10 is the trivial bound 2C, which depends on the radius C alone, fixed before any data-dependent number was computed",
+		"σ is calibrated to it, so the noise does not depend on the data",
+		"The trivial bound 2C = 10 proves Δ ≤ Δ_max",
+	} {
+		if !strings.Contains(joined, must) {
+			t.Errorf("budget_full assumptions do not say %q:\n%s", must, joined)
+		}
+	}
+	// Over budget, the assumptions say so.
+	c := fixture(t, "convex_head")
+	c.Bound.Budget, c.Bound.Sensitivity, c.Certified, c.Status = 0.004, 0.004, false, StatusOverBudget
+	if joined := strings.Join(Assumptions(c), "\n"); !strings.Contains(joined, "NOT certified (σ was not re-calibrated)") {
+		t.Errorf("over-budget assumptions do not say it is not certified:\n%s", joined)
+	}
+}
+
+// TestReadStrictConvex: the convex bound's layout is read as strictly as
+// the rest: a full-scope term in it, or a convex term in a full bound, is
+// refused.
+func TestReadStrictConvex(t *testing.T) {
+	good, err := fixture(t, "convex_head").Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := fixture(t, "budget_full").Marshal()
+	for _, c := range []struct{ name, data string }{
+		{"M in a convex bound", strings.Replace(string(good), `"lambda": 0,`, `"lambda": 0, "M": 0,`, 1)},
+		{"premise in a convex bound", strings.Replace(string(good), `"lambda": 0,`, `"lambda": 0, "premise": "holds",`, 1)},
+		{"posterior in a full bound", strings.Replace(string(full), `"budget": 10,`, `"budget": 10, "bound_posterior": 1,`, 1)},
+		{"unknown field in strong_convexity", strings.Replace(string(good), `"mu": 0.001,`, `"mu": 0.001, "mu2": 1,`, 1)},
+	} {
+		if c.data == string(good) || c.data == string(full) {
+			t.Fatalf("%s: edit did not apply", c.name)
+		}
+		if _, err := Unmarshal([]byte(c.data)); err == nil || !strings.Contains(err.Error(), "unknown field") {
+			t.Errorf("%s: err = %v, want an unknown field", c.name, err)
+		}
+	}
+}

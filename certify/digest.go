@@ -3,10 +3,12 @@ package certify
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -92,4 +94,42 @@ func FileSHA256(path string) (string, error) {
 func digestBytes(b []byte) string {
 	sum := sha256.Sum256(b)
 	return DigestPrefix + hex.EncodeToString(sum[:])
+}
+
+// DigestParameters returns "sha256:<hex>" of the parameters' values, the
+// digest of FrozenParameters. The hashed bytes are, for each parameter in the
+// given order:
+//
+//	uint64 little-endian: the length of the name in bytes
+//	the name, UTF-8
+//	uint64 little-endian: the number of values
+//	each value as IEEE 754 binary64, little-endian
+//
+// Values are the parameter's elements in row-major order; float32
+// initializers are widened exactly to float64. The length prefixes make the
+// encoding unambiguous. In Python:
+//
+//	h = hashlib.sha256()
+//	for name, a in params:
+//	    b = name.encode(); v = np.asarray(a, dtype="<f8").ravel()
+//	    h.update(struct.pack("<Q", len(b)) + b + struct.pack("<Q", v.size) + v.tobytes())
+//	"sha256:" + h.hexdigest()
+//
+// It panics if names and values differ in length.
+func DigestParameters(names []string, values [][]float64) string {
+	if len(names) != len(values) {
+		panic("certify: DigestParameters: names and values differ in length")
+	}
+	h := sha256.New()
+	var buf []byte
+	for i, name := range names {
+		buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(len(name)))
+		buf = append(buf, name...)
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(values[i])))
+		for _, v := range values[i] {
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
+		}
+		h.Write(buf)
+	}
+	return DigestPrefix + hex.EncodeToString(h.Sum(nil))
 }

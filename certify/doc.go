@@ -2,7 +2,7 @@
 // sensitivity bound Δ with all of its terms, the Gaussian mechanisms that
 // calibrate σ, private noise, and the certificate with its signature
 // (DESIGN.md §1 "Bound", "Noise", "Where the theorem stops", "What is
-// estimated" and §5 "Certificate sidecar").
+// estimated", "Convex scope" and §5 "Certificate sidecar").
 //
 // It depends on neither autodiff nor onnxio: callers hand it numbers
 // (radius, estimates, residuals, hashes) and get numbers and a certificate
@@ -19,7 +19,44 @@
 //	err = cert.Sign(priv)                                                     // optional
 //	err = cert.Write(path)                                                    // validated, atomic
 //
-// and on the verifying side Read, VerifySignature, CheckSigma.
+// and on the verifying side Read, Validate, VerifySignature, CheckSigma and
+// TakenOnTrust.
+//
+// # Budgets: noise never depends on the data
+//
+// σ is published, so it must not depend on the data: it is calibrated from
+// (ε, δ) and a sensitivity budget Δ_max fixed before anything data-dependent
+// is computed, and the bounds computed from the data only decide whether
+// the budget holds. BoundInputs.Budget (the certificate's bound.budget)
+// records it; with a budget, sensitivity = budget, and a run whose computed
+// bound exceeds it is not certified (*BudgetError, StatusOverBudget), never
+// re-calibrated. In the full scope lethe's budget is 2C. A certificate
+// without a budget (all written before budgets existed) keeps the old
+// semantics, Δ = the computed bound.
+//
+// # The convex scope
+//
+// When the certified parameters enter the output affinely, the loss is
+// convex in the output and μ > 0, the retained objective is μ-strongly
+// convex in them, and at the released noise-free point w̃
+//
+//	‖w̃ − w̃*‖ ≤ (‖ĝ‖ + margin)/μ = bound_posterior,  ĝ = ∇L_r(w̃) in float64,
+//
+// with margin a bound on ĝ's rounding. The flow differs in the bound:
+//
+//	b, err := certify.PosteriorBound(certify.PosteriorInputs{Mu: μ, GradNorm: ..., Margin: ..., Budget: Δmax, ...})
+//	// *BudgetError: take another Newton step, or retrain from zeros, and call it again
+//	sigma, err := certify.Sigma(mech, b.Sensitivity, eps, delta) // b.Sensitivity = Δ_max
+//	cert := &certify.Certificate{..., Scope: certify.ScopeConvex, Bound: b,
+//		CertifiedParameters: ..., FrozenParameters: &certify.FrozenParameters{..., Digest: certify.DigestParameters(names, values)},
+//		StrongConvexity: ..., Features: ...}
+//
+// The convex bound computes none of the full scope's terms (M, ‖H‖, λ_min,
+// stationarity, theorem, residual, trivial, premise): they are zero in Go and
+// absent from the JSON, whose "bound" then has its own layout (MarshalJSON).
+// CheckSigma recomputes bound_posterior from ‖ĝ‖, the margin and μ = l2, but
+// cannot re-check ‖ĝ‖: the noise-free point is never stored. TakenOnTrust
+// says so in words for `lethe verify`.
 //
 // # The bound
 //
@@ -27,8 +64,9 @@
 //
 //	Δ_thm = 2C(MC + λ)/(λ + λ_min),  bound_residual = ρ/(λ + λ_min),  bound_trivial = 2C,
 //
-// and certifies Δ = min(Δ_thm + ρ/(λ + λ_min), 2C) when the output was
-// re-projected onto the ball, Δ = Δ_thm + ρ/(λ + λ_min) when it was not. It
+// and the computed bound Δ_c = min(Δ_thm + ρ/(λ + λ_min), 2C) when the
+// output was re-projected onto the ball, Δ_c = Δ_thm + ρ/(λ + λ_min) when it
+// was not; Δ = Δ_c without a budget, Δ = budget (Δ_c ≤ budget) with one. It
 // refuses λ + λ_min ≤ 0 (*NotPositiveDefiniteError). It records whether the
 // paper's condition λ > ‖H‖ holds but does not require it: the proof needs
 // only H + λI positive definite. Because ‖H‖ ≥ |λ_min| for a symmetric H,
@@ -104,10 +142,19 @@
 //   - noise_source, noise_private, noise_seed and sigma_mode agree;
 //   - previous_certificate is set exactly when cumulative.requests > 1;
 //   - hashes are 64 lower-case hex digits, digests "sha256:<hex>",
-//     timestamps RFC 3339 UTC.
+//     timestamps RFC 3339 UTC;
+//   - ε > 0 and δ ∈ (0, 1), except that with sigma_mode "none" (no noise, no
+//     guarantee) both may be 0, meaning none was requested;
+//   - with a budget, sensitivity = budget, and certified needs the computed
+//     bound ≤ budget;
+//   - scope is absent, "full" or "convex"; a convex certificate has
+//     certified_parameters, frozen_parameters, strong_convexity (μ = l2 > 0,
+//     loss = the certificate's, a convex loss, ops from AffineOps) and
+//     features, a posterior bound with sensitivity = budget and λ = 0, and no
+//     full-scope term; a full-scope certificate has none of these.
 //
 // CheckSigma recomputes the bound and σ from the recorded inputs and names
-// every mismatch (*MismatchError, *SigmaError).
+// every mismatch (*MismatchError, *SigmaError, *BudgetError).
 //
 // Canonical form and digest: Canonical is encoding/json of the Certificate
 // struct with the signature omitted — fields in declaration order, compact,
@@ -120,14 +167,18 @@
 // Read is strict — unknown fields, a different schema string or trailing
 // data are errors — because the digest covers the certificate as these types
 // hold it: a lenient reader that dropped unknown fields would verify a
-// different document from the one signed. Additive changes therefore need a
-// new schema version.
+// different document from the one signed. v1 has grown additively (scope,
+// bound.budget, the convex fields, each omitted when unused): certificates
+// written before them read, validate and check exactly as before, with the
+// same bytes and digest, while an older reader refuses a certificate that
+// uses them (unknown field) rather than verify less than was signed.
 //
 // Keys are PEM files, PKCS #8 private and PKIX public, as OpenSSL writes
 // them for Ed25519: GenerateKeyPair, LoadPrivateKey, LoadPublicKey.
 //
 // Errors start with "certify: ". Typed errors carry details for callers:
 // *ParameterError, *ClassicRangeError, *NotPositiveDefiniteError,
-// *PremiseError, *FieldError, *SchemaError, *MismatchError, *SigmaError,
+// *PremiseError, *BudgetError, *FieldError, *SchemaError, *MismatchError,
+// *SigmaError,
 // and the sentinels ErrUnsigned, ErrKeyMismatch, ErrBadSignature.
 package certify

@@ -43,6 +43,35 @@ func ExampleComputeBound() {
 	// ε = 0.5: classic σ = 96.8961, analytic σ = 70.3183
 }
 
+// The convex scope: σ is calibrated to a budget fixed in advance; a Newton
+// step's a-posteriori bound only decides whether the point may be released.
+func ExamplePosteriorBound() {
+	in := certify.PosteriorInputs{
+		Mu:       1e-3,   // the objective's l2, proven the strong-convexity modulus
+		GradNorm: 7.2e-6, // ‖∇L_r(w̃)‖ in float64 after one Newton step from w*
+		Margin:   3e-11, MarginMethod: "γ_{N+1000}·Σ|a_i| (Higham §3.1)",
+		Budget:      0.005, // Δ_max, fixed before any data-dependent number
+		NewtonSteps: 1, Start: certify.StartOriginal,
+		Solver: certify.Solver{Name: "cg", Iterations: 40, HVPs: 40},
+	}
+	_, err := certify.PosteriorBound(in)
+	var be *certify.BudgetError
+	if errors.As(err, &be) {
+		fmt.Printf("after 1 step: %.4g > %g: take another step\n", be.Bound, be.Budget)
+	}
+
+	in.GradNorm, in.NewtonSteps = 3.1e-9, 2 // a second step
+	b, err := certify.PosteriorBound(in)
+	if err != nil {
+		panic(err)
+	}
+	sigma, _ := certify.Sigma(certify.Analytic, b.Sensitivity, 1, 1e-5)
+	fmt.Printf("after 2 steps: bound %.3g, Δ = %g (%s), σ = %.5f\n", b.Posterior.Value, b.Sensitivity, b.Active, sigma)
+	// Output:
+	// after 1 step: 0.0072 > 0.005: take another step
+	// after 2 steps: bound 3.13e-06, Δ = 0.005 (posterior), σ = 0.01865
+}
+
 func ExampleCertificate_Sign() {
 	seed := sha256.Sum256([]byte("example key"))
 	priv := ed25519.NewKeyFromSeed(seed[:]) // use certify.LoadPrivateKey in practice

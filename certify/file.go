@@ -55,9 +55,10 @@ func (c *Certificate) Write(path string) error {
 // (else a *SchemaError), and unknown fields, trailing data or a wrong type
 // are errors. Strictness is deliberate: the digest and signature cover the
 // certificate as lethe's types hold it, so a reader that dropped fields it
-// did not know would verify something other than what was signed. A future
-// schema that adds fields gets a new version string. Read does not call
-// Validate or CheckSigma; `verify` does.
+// did not know would verify something other than what was signed. Fields
+// added to v1 since its first release are omitted when unused, so older
+// certificates read unchanged (see the package documentation). Read does not
+// call Validate or CheckSigma; `verify` does.
 func Read(path string) (*Certificate, error) {
 	f, err := os.Open(path)
 	if err != nil {

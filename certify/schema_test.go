@@ -82,7 +82,9 @@ func TestSchemaRejects(t *testing.T) {
 
 // TestSchemaMatchesStruct walks Certificate by reflection and the schema by
 // JSON, and demands the same field names at every level, and that the
-// schema's "required" lists are exactly the fields without omitempty.
+// schema's "required" lists are exactly the fields without omitempty. The
+// bound has two layouts: Bound's own fields (the full scope's, boundFull)
+// and convexBoundJSON's (boundConvex), each walked against its definition.
 func TestSchemaMatchesStruct(t *testing.T) {
 	var root map[string]any
 	if err := json.Unmarshal(JSONSchema(), &root); err != nil {
@@ -106,6 +108,9 @@ func TestSchemaMatchesStruct(t *testing.T) {
 		if typ.Kind() != reflect.Struct {
 			return
 		}
+		if typ == reflect.TypeFor[Bound]() {
+			node = defs["boundFull"].(map[string]any)
+		}
 		node = resolve(node)
 		props, _ := node["properties"].(map[string]any)
 		if node["additionalProperties"] != false {
@@ -117,10 +122,17 @@ func TestSchemaMatchesStruct(t *testing.T) {
 			for i := 0; i < st.NumField(); i++ {
 				f := st.Field(i)
 				if f.Anonymous {
-					visit(f.Type)
+					ft := f.Type
+					if ft.Kind() == reflect.Pointer {
+						ft = ft.Elem()
+					}
+					visit(ft)
 					continue
 				}
 				name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if name == "-" {
+					continue
+				}
 				fields = append(fields, name)
 				if !strings.Contains(opts, "omitempty") {
 					required = append(required, name)
@@ -150,4 +162,53 @@ func TestSchemaMatchesStruct(t *testing.T) {
 		}
 	}
 	walk("certificate", reflect.TypeFor[Certificate](), root)
+	walk("certificate.bound(convex)", reflect.TypeFor[convexBoundJSON](), defs["boundConvex"].(map[string]any))
+}
+
+// TestSchemaRejectsScopes: the schema's scope, budget and no-noise rules are
+// not vacuous either.
+func TestSchemaRejectsScopes(t *testing.T) {
+	s := compileSchema(t)
+	read := func(name string) string {
+		data, err := os.ReadFile(filepath.Join("testdata", name+".golden.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	convex, full, unset := read("convex_head"), read("budget_full"), read("no_noise_unset")
+	for _, c := range []struct{ name, doc, old, new string }{
+		{"convex without strong_convexity", convex, `"strong_convexity": {`, `"strong_convexity_": {`},
+		{"convex with a full-scope bound", convex, `"active_bound": "posterior"`, `"active_bound": "trivial"`},
+		{"full-scope term in a convex bound", convex, `"lambda": 0,`, `"lambda": 0, "M": 0,`},
+		{"convex bound with λ ≠ 0", convex, `"lambda": 0,`, `"lambda": 0.1,`},
+		{"convex bound without budget", convex, `"budget": 0.005,`, ``},
+		{"convex with a zero margin", convex, `"posterior_margin": 3.2e-11,`, `"posterior_margin": 0,`},
+		{"convex with an unknown start", convex, `"start": "w*"`, `"start": "zeros"`},
+		{"non-affine op", convex, `"Gemm"`, `"Relu"`},
+		{"non-convex loss in the proof", convex, `"loss": "xent",
+    "ops"`, `"loss": "hinge",
+    "ops"`},
+		{"bad feature engine", convex, `"engine": "native"`, `"engine": "ort"`},
+		{"scope convex removed", convex, `"scope": "convex",`, ``},
+		{"full scope with a posterior bound", full, `"budget": 10,`, `"budget": 10, "bound_posterior": 1,`},
+		{"full scope with features", full, `"scope": "full",`, `"scope": "full", "features": {"tensor": "x", "engine": "native", "precision": "float32"},`},
+		{"zero budget", full, `"budget": 10,`, `"budget": 0,`},
+		{"unknown scope", full, `"scope": "full",`, `"scope": "head",`},
+		{"epsilon 0 with noise", full, `"epsilon": 1,`, `"epsilon": 0,`},
+		{"delta 0 with noise", full, `"delta": 0.00001,`, `"delta": 0,`},
+		{"negative epsilon without noise", unset, `"epsilon": 0,`, `"epsilon": -1,`},
+	} {
+		edited := strings.Replace(c.doc, c.old, c.new, 1)
+		if edited == c.doc {
+			t.Fatalf("%s: edit did not apply", c.name)
+		}
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(edited))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if s.Validate(inst) == nil {
+			t.Errorf("%s: the schema accepted it", c.name)
+		}
+	}
 }

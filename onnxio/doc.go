@@ -47,4 +47,10 @@
 // row-major, minus those used only structurally or not at all, minus
 // ParamOptions.Freeze. ParamVector and SetParamVector move them to and from one
 // flat float64 vector.
+//
+// # Sub-models
+//
+// Model.Extract cuts the sub-model that computes some tensors from others
+// (like onnx.utils.extract_model): the head scope runs a network's backbone
+// and its last affine layer as two models.
 package onnxio

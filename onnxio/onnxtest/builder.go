@@ -84,6 +84,13 @@ func (b *Builder) Output(name string, dt onnxio.DataType, dims ...int64) *Builde
 	return b
 }
 
+// ValueInfo describes an intermediate value in the graph's value_info; a
+// negative dim is the symbolic batch size "N".
+func (b *Builder) ValueInfo(name string, dt onnxio.DataType, dims ...int64) *Builder {
+	b.pb.Graph.ValueInfo = append(b.pb.Graph.ValueInfo, valueInfo(name, dt, dims))
+	return b
+}
+
 // Float adds a float32 initializer.
 func (b *Builder) Float(name string, dims []int64, values []float32, enc Encoding) *Builder {
 	tp := b.tensor(name, onnxio.Float, dims)
@@ -137,7 +144,7 @@ func (b *Builder) store(tp *onnxpb.TensorProto, raw []byte, enc Encoding, typed 
 	}
 }
 
-// Attr is a node attribute; make one with Int, Ints, Float or String.
+// Attr is a node attribute; make one with Int, Ints, Float, String or Graph.
 type Attr struct{ pb *onnxpb.AttributeProto }
 
 // Int is an int attribute.
@@ -158,6 +165,12 @@ func Float(name string, v float32) Attr {
 // String is a string attribute.
 func String(name, v string) Attr {
 	return Attr{&onnxpb.AttributeProto{Name: &name, Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}}
+}
+
+// Graph is a graph attribute holding sub's graph, for the bodies of If, Loop
+// and Scan. sub is used as it is, not copied.
+func Graph(name string, sub *Builder) Attr {
+	return Attr{&onnxpb.AttributeProto{Name: &name, Type: onnxpb.AttributeProto_GRAPH.Enum(), G: sub.pb.Graph}}
 }
 
 // Node appends a node of the default domain; its name is op plus its index.
