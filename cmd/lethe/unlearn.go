@@ -239,7 +239,11 @@ func printUnlearn(s *ioStreams, u *lethe.UnlearnResult) {
 	fmt.Fprintf(w, "%s → %s\n", u.Model, u.Out)
 	fmt.Fprintf(w, "  status       %s\n", u.Status)
 	fmt.Fprintf(w, "  forgotten    %d of %d samples\n", u.NForget, u.N)
-	fmt.Fprintf(w, "  guarantee    (ε, δ) = (%.4g, %.3g), %s Gaussian mechanism, σ = %.6g\n", u.Epsilon, u.Delta, u.Mechanism, u.Sigma)
+	if u.Sigma > 0 {
+		fmt.Fprintf(w, "  guarantee    (ε, δ) = (%.4g, %.3g), %s Gaussian mechanism, σ = %.6g\n", u.Epsilon, u.Delta, u.Mechanism, u.Sigma)
+	} else {
+		fmt.Fprintf(w, "  guarantee    none: no noise was added\n")
+	}
 	fmt.Fprintf(w, "  sensitivity  Δ = %.6g (%s bound; Δ_thm %.4g + ρ-term %.3g, trivial 2C = %.4g)\n",
 		u.Sensitivity, u.ActiveBound, c.Bound.Theorem, c.Bound.Residual, c.Bound.Trivial)
 	fmt.Fprintf(w, "  premise      %s\n", c.Bound.Premise)

@@ -184,6 +184,7 @@ func TestUnlearnModes(t *testing.T) {
 		status    string
 	}{
 		{"no noise", []string{"--no-noise"}, false, certify.StatusNoNoise},
+		{"no noise, no ε or δ", []string{"--no-noise"}, false, certify.StatusNoNoise},
 		{"seeded", []string{"--seed", "7"}, false, certify.StatusSeeded},
 		{"fixed sigma", []string{"--sigma", "0.001", "--epsilon", "0"}, true, certify.StatusCertifiedFixedSigma},
 		{"lissa", []string{"--solver", "lissa", "--lissa-depth", "200", "--lissa-repetitions", "2", "--lissa-batch", "50"}, true, certify.StatusCertified},
@@ -194,6 +195,9 @@ func TestUnlearnModes(t *testing.T) {
 			if c.name == "fixed sigma" {
 				args = slicesWithout(args, "--epsilon", "1")
 				args = slicesWithout(args, "--epsilon", "0")
+			}
+			if c.name == "no noise, no ε or δ" {
+				args = slicesWithout(slicesWithout(args, "--epsilon", "1"), "--delta", "1e-5")
 			}
 			code, _, stderr := cli(t, args...)
 			if code != 0 {
@@ -208,6 +212,9 @@ func TestUnlearnModes(t *testing.T) {
 			}
 			if c.name == "seeded" && !strings.Contains(stderr, "WARNING") {
 				t.Errorf("--seed gave no warning: %s", stderr)
+			}
+			if code, stdout, _ := cli(t, "verify", out); code != 0 {
+				t.Errorf("verify: exit %d\n%s", code, stdout)
 			}
 		})
 	}
@@ -307,8 +314,8 @@ func TestUnlearnLambdaZero(t *testing.T) {
 }
 
 // TestUnlearnNoNoiseFlags checks that --no-noise needs neither --epsilon
-// nor --delta, and still excludes --sigma. (That the certificate of such a
-// run validates is certify's part.)
+// nor --delta, and still excludes --sigma (TestUnlearnModes runs it end to
+// end).
 func TestUnlearnNoNoiseFlags(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "o.onnx")
 	parse := func(args ...string) (*unlearnOptions, error) {
