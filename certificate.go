@@ -54,8 +54,9 @@ func previousCertificate(m *onnxio.Model, modelPath, given string) (*certify.Cer
 }
 
 // certificate fills everything but the output file, parity and
-// assumptions.
-func (r *UnlearnRequest) certificate(ws *workspace, forget *dataset.ForgetSet, u *update, out *updated, prev *certify.Certificate, started time.Time) (*certify.Certificate, error) {
+// assumptions (and the convex scope's fields, convexFields).
+func (r *UnlearnRequest) certificate(ws *workspace, forget *dataset.ForgetSet, mech certify.Mechanism, noise noiseDrawn, bound certify.Bound,
+	obj objective, prev *certify.Certificate, started time.Time) (*certify.Certificate, error) {
 	inSHA, err := certify.FileSHA256(r.Model)
 	if err != nil {
 		return nil, badInput("Model", err)
@@ -66,19 +67,19 @@ func (r *UnlearnRequest) certificate(ws *workspace, forget *dataset.ForgetSet, u
 		Tool:         certify.Tool{Name: "lethe", Version: toolVersion()},
 		Input:        certify.FileRef{Path: r.Model, SHA256: inSHA},
 		Forget:       certify.Forget{Digest: digest, Kind: kind, N: ws.data.Len(), NForget: len(forget.Indices)},
-		Epsilon:      out.noise.epsilon,
+		Epsilon:      noise.epsilon,
 		Delta:        r.Delta,
-		Mechanism:    u.noise.mechanism,
-		Sigma:        out.noise.sigma,
-		SigmaMode:    out.noise.mode,
-		NoisePrivate: out.noise.private,
-		NoiseSource:  out.noise.source,
-		NoiseSeed:    out.noise.seed,
-		Certified:    out.noise.certified,
-		Status:       out.noise.status,
-		Bound:        out.bound,
-		L2:           u.obj.l2,
-		Loss:         u.obj.name,
+		Mechanism:    mech,
+		Sigma:        noise.sigma,
+		SigmaMode:    noise.mode,
+		NoisePrivate: noise.private,
+		NoiseSource:  noise.source,
+		NoiseSeed:    noise.seed,
+		Certified:    noise.certified,
+		Status:       noise.status,
+		Bound:        bound,
+		L2:           obj.l2,
+		Loss:         obj.name,
 		Cumulative:   certify.Cumulative{Requests: 1, NForget: len(forget.Indices)},
 		StartedAt:    certify.Timestamp(started),
 	}
@@ -91,6 +92,25 @@ func (r *UnlearnRequest) certificate(ws *workspace, forget *dataset.ForgetSet, u
 		c.Cumulative = certify.Cumulative{Requests: prev.Cumulative.Requests + 1, NForget: prev.Cumulative.NForget + len(forget.Indices)}
 	}
 	return c, nil
+}
+
+// convexFields records the convex scope in c: the certified and frozen
+// parameters, the strong-convexity proof and where the features came from.
+func (r *UnlearnRequest) convexFields(c *certify.Certificate, plan *scopePlan, feats *features, out *convexUpdated, obj objective) {
+	c.Scope = certify.ScopeConvex
+	names := func(ps []onnxio.Param) ([]string, int) {
+		out, n := []string{}, 0
+		for _, p := range ps {
+			out, n = append(out, p.Name), n+p.Size
+		}
+		return out, n
+	}
+	cn, cc := names(out.certified)
+	fn, fc := names(out.frozen)
+	c.CertifiedParameters = &certify.CertifiedParameters{Names: cn, Count: cc}
+	c.FrozenParameters = &certify.FrozenParameters{Names: fn, Count: fc, Digest: out.frozenDigest}
+	c.StrongConvexity = &certify.StrongConvexity{Mu: obj.l2, Loss: obj.name, Ops: plan.proof.Ops, Statement: plan.proof.String()}
+	c.Features = feats.record()
 }
 
 // certificateError is a certificate that certify refuses to write: a bug

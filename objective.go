@@ -68,6 +68,24 @@ func (o Objective) validate() error {
 // resolve fills what o does not give from the metadata of m (at path).
 // Recorded values that are not valid are bad input naming the model.
 func (o Objective) resolve(m *onnxio.Model, path string) (objective, error) {
+	r, err := o.resolveOptionalRadius(m, path)
+	if err == nil {
+		err = r.requireRadius(path)
+	}
+	return r, err
+}
+
+// requireRadius refuses an objective without a radius C.
+func (o objective) requireRadius(path string) error {
+	if o.radius == 0 {
+		return badField("Objective.Radius", "the radius C is required: %s has no %s metadata (lethe constrain records it)", path, MetaRadius)
+	}
+	return nil
+}
+
+// resolveOptionalRadius is resolve for callers that need no ball (the
+// convex scope): without a radius anywhere, the radius is 0.
+func (o Objective) resolveOptionalRadius(m *onnxio.Model, path string) (objective, error) {
 	r := objective{radius: o.Radius, name: o.Loss}
 	if r.radius == 0 {
 		c, ok, err := metaFloat(m, path, MetaRadius)
@@ -75,7 +93,6 @@ func (o Objective) resolve(m *onnxio.Model, path string) (objective, error) {
 		case err != nil:
 			return r, err
 		case !ok:
-			return r, badField("Objective.Radius", "the radius C is required: %s has no %s metadata (lethe constrain records it)", path, MetaRadius)
 		case !(c > 0) || math.IsInf(c, 0):
 			return r, badField("Model", "%s: metadata %s = %g: want C > 0", path, MetaRadius, c)
 		}
@@ -128,7 +145,9 @@ func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) 
 // unlearned on. The keys go in a fixed order, so equal runs write equal
 // files.
 func setTrainingMetadata(m *onnxio.Model, o objective) {
-	m.SetMetadata(MetaRadius, formatFloat(o.radius))
+	if o.radius > 0 { // the convex scope needs no ball: keep what was recorded
+		m.SetMetadata(MetaRadius, formatFloat(o.radius))
+	}
 	m.SetMetadata(MetaL2, formatFloat(o.l2))
 	m.SetMetadata(MetaLoss, o.name)
 }

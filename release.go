@@ -24,6 +24,42 @@ type releaseRequest struct {
 	cert     *certify.Certificate // filled except output, parity, assumptions, created_at
 	probe    Probe
 	signKey  ed25519.PrivateKey
+	// split, when not nil, has the parity check evaluate lethe's side as
+	// onnxruntime's backbone plus lethe's head, for a model whose backbone
+	// has an operator lethe's engine lacks.
+	split *split
+}
+
+// split cuts a model into a backbone (its data input → cut) and a head
+// (cut → output), as the convex scope computes it.
+type split struct {
+	cut, output string
+}
+
+// evaluator returns lethe's side of the parity check of m: the native
+// engine, or the backbone in onnxruntime and the head natively. The
+// returned function releases what the evaluator holds.
+func (s *split) evaluator(m *onnxio.Model) (parity.Evaluator, func(), error) {
+	if s == nil {
+		return parity.Native(m), func() {}, nil
+	}
+	ins := m.Graph().DataInputs()
+	if len(ins) != 1 {
+		return nil, nil, fmt.Errorf("the model has %d data inputs; parity probes feed exactly one", len(ins))
+	}
+	backbone, err := m.Extract([]string{ins[0].Name}, []string{s.cut})
+	if err != nil {
+		return nil, nil, err
+	}
+	head, err := m.Extract([]string{s.cut}, []string{s.output})
+	if err != nil {
+		return nil, nil, err
+	}
+	sp, err := parity.NewSplit(backbone, head)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sp.Evaluate, func() { sp.Close() }, nil
 }
 
 // release checks onnxruntime parity on the new weights, then writes the
@@ -38,7 +74,12 @@ func release(rr *releaseRequest) (*parity.Result, error) {
 	setTrainingMetadata(out, rr.obj)
 	shape := append([]int{rr.probe.Size}, rr.sample...)
 	x := parity.RandomProbe(rr.probe.Seed, shape)
-	res, err := parity.Check(out, x, rr.sample, rr.probe.Size, parity.DefaultTolerance)
+	ev, closeEv, err := rr.split.evaluator(out)
+	if err != nil {
+		return nil, wrapf("release", err)
+	}
+	defer closeEv()
+	res, err := parity.CheckWith(out, ev, x, rr.sample, rr.probe.Size, parity.DefaultTolerance)
 	if err != nil {
 		return nil, wrapf("release", err)
 	}

@@ -5,11 +5,15 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
+	"github.com/lethe-ml/lethe/autodiff"
 	"github.com/lethe-ml/lethe/certify"
 	"github.com/lethe-ml/lethe/dataset"
+	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/onnxio/ort"
+	"github.com/lethe-ml/lethe/parity"
 	"github.com/lethe-ml/lethe/unlearn"
 )
 
@@ -58,6 +62,18 @@ type UnlearnRequest struct {
 	// certified; Unlearn reports certify.SeedWarning as an EventWarning, and
 	// the certificate records noise_private false.
 	Seed *uint64
+
+	// Scope chooses the certified parameters and the bound: ScopeAuto (the
+	// default), ScopeFull or ScopeHead (see Scope).
+	Scope Scope
+	// Budget is the sensitivity budget Δ_max that σ is calibrated to, fixed
+	// before anything is computed from the data (DESIGN.md §1). Default:
+	// DefaultBudget in the convex scope, 2C in the full scope.
+	Budget float64
+	// MaxNewtonSteps bounds the convex scope's Newton steps from the
+	// original model before it falls back to retraining the certified
+	// parameters from zeros. Default DefaultMaxNewtonSteps.
+	MaxNewtonSteps int
 
 	// Lambda is the damping λ of the Newton step (H + λI)u = g. nil chooses
 	// the smallest λ that keeps H + λI safely positive definite (see
@@ -134,14 +150,32 @@ type UnlearnResult struct {
 	// N counts the training samples, NForget the forgotten ones.
 	N       int `json:"n"`
 	NForget int `json:"n_forget"`
+	// Scope is the scope the request resolved to ("full" or "convex") and
+	// ScopeReason says why, in one sentence. CertifiedParameters counts the
+	// certified parameters (scalars).
+	Scope               string `json:"scope"`
+	ScopeReason         string `json:"scope_reason"`
+	CertifiedParameters int    `json:"certified_parameters"`
 	// Epsilon, Delta, Mechanism and Sigma are the noise's; Sensitivity is
-	// the certified Δ and ActiveBound the term that gives it.
+	// the Δ that σ is calibrated to (the budget, fixed in advance) and
+	// ActiveBound the term that proves the budget holds.
 	Epsilon     float64 `json:"epsilon"`
 	Delta       float64 `json:"delta"`
 	Mechanism   string  `json:"mechanism"`
 	Sigma       float64 `json:"sigma"`
 	Sensitivity float64 `json:"sensitivity"`
 	ActiveBound string  `json:"active_bound"`
+	// Budget is Δ_max, the sensitivity budget.
+	Budget float64 `json:"budget"`
+	// PosteriorBound, NewtonSteps and Start are the convex scope's: the
+	// a-posteriori bound at the noise-free point, the Newton steps taken
+	// and where they started ("w*", or "retrain from zeros" when the steps
+	// from w* did not reach the budget). FeatureEngine says what computed
+	// the certified part's inputs ("native" or "onnxruntime").
+	PosteriorBound float64 `json:"bound_posterior,omitempty"`
+	NewtonSteps    int     `json:"newton_steps,omitempty"`
+	Start          string  `json:"start,omitempty"`
+	FeatureEngine  string  `json:"feature_engine,omitempty"`
 	// Lambda is the damping λ of the Newton step.
 	Lambda float64 `json:"lambda"`
 	// SpectrumEstimated is false when ‖H‖ and λ_min were skipped because
@@ -235,6 +269,12 @@ func (r *UnlearnRequest) Validate() error {
 		return badField("HessianLipschitz", "M = %g: want M ≥ 0", r.HessianLipschitz)
 	case r.GradTol < 0 || !finite(r.GradTol):
 		return badField("GradTol", "%g: want > 0 (or 0 for the default)", r.GradTol)
+	case !validScope(r.Scope):
+		return badField("Scope", "%q: want auto, full or head", r.Scope)
+	case r.Budget < 0 || !finite(r.Budget):
+		return badField("Budget", "Δ_max = %g: want Δ_max > 0 (or 0 for the default)", r.Budget)
+	case r.MaxNewtonSteps < 0:
+		return badField("MaxNewtonSteps", "%d: want ≥ 1 (or 0 for the default)", r.MaxNewtonSteps)
 	case r.Probe != nil && r.Probe.Size < 0:
 		return badField("Probe.Size", "%d: want ≥ 1 (or 0 for the default)", r.Probe.Size)
 	}
@@ -283,31 +323,40 @@ func Unlearn(ctx context.Context, req UnlearnRequest) (*UnlearnResult, error) {
 		return nil, err
 	}
 	rep := newReporter(req.Progress)
-	ws, err := load(req.Model, req.Engine, req.Data, "Data", req.Out, req.certPath())
+	m, err := openModel(req.Model, req.Out, req.certPath())
+	if err != nil {
+		return nil, err
+	}
+	obj, err := req.Objective.resolveOptionalRadius(m, req.Model)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := resolveScope(m, req.Model, req.Scope, obj, req.Engine.Freeze)
+	if err != nil {
+		return nil, err
+	}
+	rep.info(plan.reason)
+	if plan.convex {
+		return req.unlearnConvex(ctx, rep, m, obj, plan, started)
+	}
+	if err := obj.requireRadius(req.Model); err != nil {
+		return nil, err
+	}
+	prog, err := compileModel(m, req.Model, req.Engine)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := withData(m, prog, req.Model, req.Data, "Data")
 	if err != nil {
 		return nil, err
 	}
 	defer ws.close()
-	obj, err := req.Objective.resolve(ws.model, req.Model)
-	if err != nil {
-		return nil, err
-	}
 	if err := ws.checkData("Data", obj.loss); err != nil {
 		return nil, err
 	}
-	prev, err := previousCertificate(ws.model, req.Model, req.PrevCert)
+	prev, forget, err := req.prepare(rep, ws)
 	if err != nil {
 		return nil, err
-	}
-	forget, err := req.Forget.resolve("Forget", ws.data)
-	if err != nil {
-		return nil, err
-	}
-	if err := ort.Init(); err != nil {
-		return nil, fmt.Errorf("lethe: unlearn: the parity check needs onnxruntime: %w", err)
-	}
-	if req.Seed != nil {
-		rep.warn(certify.SeedWarning)
 	}
 	u := req.update(ws, forget, obj)
 	st := rep.start("certified update", 0)
@@ -321,41 +370,169 @@ func Unlearn(ctx context.Context, req UnlearnRequest) (*UnlearnResult, error) {
 		return nil, err
 	}
 	st.done(fmt.Sprintf("step ‖u‖ = %.4g, residual ρ = %.3g", out.newton.StepNorm, out.newton.Solve.Residual))
-	cert, err := req.certificate(ws, forget, u, out, prev, started)
+	cert, err := req.certificate(ws, forget, u.noise.mechanism, out.noise, out.bound, obj, prev, started)
 	if err != nil {
 		return nil, err
 	}
-	probe := defaultProbe
-	if req.Probe != nil {
-		probe = *req.Probe
-		if probe.Size == 0 {
-			probe.Size = defaultProbe.Size
-		}
-	}
-	rel := rep.start("parity check and release of "+req.Out, 0)
-	res, err := release(&releaseRequest{
-		model: ws.model, params: ws.prog.Params(), weights: out.released, sample: ws.data.SampleShape(),
-		obj: obj, outPath: req.Out, certPath: req.certPath(), cert: cert, probe: probe, signKey: req.SignKey,
+	cert.Scope = certify.ScopeFull
+	res, err := req.release(rep, &releaseRequest{
+		model: ws.model, params: ws.prog.Params(), weights: out.released, sample: ws.data.SampleShape(), obj: obj, cert: cert,
 	})
 	if err != nil {
 		return nil, err
 	}
-	rel.done(cert.Status)
-	r := &UnlearnResult{
-		Model: req.Model, Out: req.Out, CertPath: req.certPath(), Certified: cert.Certified, Status: cert.Status,
-		N: ws.data.Len(), NForget: len(forget.Indices),
-		Epsilon: cert.Epsilon, Delta: cert.Delta, Mechanism: string(cert.Mechanism), Sigma: cert.Sigma,
-		Sensitivity: cert.Bound.Sensitivity, ActiveBound: string(cert.Bound.Active),
-		Lambda: out.newton.Lambda, SpectrumEstimated: cert.Bound.LambdaMinMethod != certify.LambdaMinUnneeded,
-		LambdaMin: out.newton.LambdaMin.Value, HessianNorm: out.newton.HessianNorm.Value,
-		Residual: out.newton.Solve.Residual, StepNorm: out.newton.StepNorm, ParityMaxAbs: res.MaxAbs,
-		HVPs: out.newton.HVPs, UpdateSeconds: out.elapsed.Seconds(), Seconds: time.Since(started).Seconds(),
-		Stages: out.stages, Certificate: cert, Released: out.released,
-	}
+	r := req.result(ws, forget, cert, plan, res, started)
+	r.CertifiedParameters = len(out.released)
+	r.Lambda, r.SpectrumEstimated = out.newton.Lambda, cert.Bound.LambdaMinMethod != certify.LambdaMinUnneeded
+	r.LambdaMin, r.HessianNorm = out.newton.LambdaMin.Value, out.newton.HessianNorm.Value
+	r.Residual, r.StepNorm, r.HVPs = out.newton.Solve.Residual, out.newton.StepNorm, out.newton.HVPs
+	r.UpdateSeconds, r.Stages, r.Released = out.elapsed.Seconds(), out.stages, out.released
 	if req.KeepNoiseFree {
 		r.NoiseFree = out.clean
 	}
 	return r, nil
+}
+
+// prepare reads what both scopes need before the update: the previous
+// certificate of a chained request, the forget set, onnxruntime for the
+// parity check, and the seeded-noise warning.
+func (r *UnlearnRequest) prepare(rep *reporter, ws *workspace) (*certify.Certificate, *dataset.ForgetSet, error) {
+	prev, err := previousCertificate(ws.model, r.Model, r.PrevCert)
+	if err != nil {
+		return nil, nil, err
+	}
+	forget, err := r.Forget.resolve("Forget", ws.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ort.Init(); err != nil {
+		return nil, nil, fmt.Errorf("lethe: unlearn: the parity check needs onnxruntime: %w", err)
+	}
+	if r.Seed != nil {
+		rep.warn(certify.SeedWarning)
+	}
+	return prev, forget, nil
+}
+
+// probe is the parity probe, defaults applied.
+func (r *UnlearnRequest) probe() Probe {
+	p := defaultProbe
+	if r.Probe != nil {
+		p = *r.Probe
+		if p.Size == 0 {
+			p.Size = defaultProbe.Size
+		}
+	}
+	return p
+}
+
+// release runs the parity check and writes Out and the certificate.
+func (r *UnlearnRequest) release(rep *reporter, rr *releaseRequest) (*parity.Result, error) {
+	rr.outPath, rr.certPath, rr.probe, rr.signKey = r.Out, r.certPath(), r.probe(), r.SignKey
+	st := rep.start("parity check and release of "+r.Out, 0)
+	res, err := release(rr)
+	if err != nil {
+		return nil, err
+	}
+	st.done(rr.cert.Status)
+	return res, nil
+}
+
+// result fills what both scopes report.
+func (r *UnlearnRequest) result(ws *workspace, forget *dataset.ForgetSet, cert *certify.Certificate, plan *scopePlan, res *parity.Result, started time.Time) *UnlearnResult {
+	return &UnlearnResult{
+		Model: r.Model, Out: r.Out, CertPath: r.certPath(), Certified: cert.Certified, Status: cert.Status,
+		Scope: string(cert.Scope), ScopeReason: plan.reason,
+		N: ws.data.Len(), NForget: len(forget.Indices),
+		Epsilon: cert.Epsilon, Delta: cert.Delta, Mechanism: string(cert.Mechanism), Sigma: cert.Sigma,
+		Sensitivity: cert.Bound.Sensitivity, ActiveBound: string(cert.Bound.Active), Budget: cert.Bound.Budget,
+		ParityMaxAbs: res.MaxAbs, Seconds: time.Since(started).Seconds(), Certificate: cert,
+	}
+}
+
+// unlearnConvex is Unlearn in the convex scope (DESIGN.md §1): σ from the
+// budget first, then the features, the Newton steps to the budget on the
+// certified parameters, and the release.
+func (r *UnlearnRequest) unlearnConvex(ctx context.Context, rep *reporter, m *onnxio.Model, obj objective, plan *scopePlan, started time.Time) (*UnlearnResult, error) {
+	ws, err := withData(m, nil, r.Model, r.Data, "Data")
+	if err != nil {
+		return nil, err
+	}
+	defer ws.close()
+	if err := requireLabels(ws.data, ws.name, "Data"); err != nil {
+		return nil, err
+	}
+	prev, forget, err := r.prepare(rep, ws)
+	if err != nil {
+		return nil, err
+	}
+	budget := r.Budget
+	if budget == 0 {
+		budget = DefaultBudget
+	}
+	// σ depends on (ε, δ) and the budget alone: it is settled before any
+	// number is computed from the data.
+	noiseReq := r.noiseRequest()
+	noise, err := drawNoise(noiseReq, certify.Bound{Sensitivity: budget}, false)
+	if err != nil {
+		return nil, err
+	}
+	st := rep.start("features "+plan.proof.Features[0]+" of "+ws.name, ws.data.Len())
+	if len(plan.proof.Features) != 1 {
+		return nil, badField("Model", "%s: the certified part reads %d tensors computed from the data (%s); lethe supports one", r.Model, len(plan.proof.Features), strings.Join(plan.proof.Features, ", "))
+	}
+	feats, err := computeFeatures(ctx, m, r.Model, ws.data, plan.proof.Features[0], r.Engine, st)
+	if err != nil {
+		return nil, err
+	}
+	st.done(fmt.Sprintf("%s, %s", feats.engine, feats.precision))
+	h, err := newHead(m, r.Model, plan.proof, feats.tensor)
+	if err != nil {
+		return nil, err
+	}
+	width, err := outputWidth(h.prog, feats.data)
+	if err != nil {
+		return nil, err
+	}
+	if obj.loss == autodiff.CrossEntropy || width > 1 {
+		if err := checkLabels(ws.data, ws.name, "Data", width); err != nil {
+			return nil, err
+		}
+	}
+	maxSteps := r.MaxNewtonSteps
+	if maxSteps == 0 {
+		maxSteps = DefaultMaxNewtonSteps
+	}
+	job := &convexJob{model: m, path: r.Model, plan: plan, feats: feats, head: h, forget: forget, obj: obj,
+		eval: r.Engine.evalOptions(obj.loss), budget: budget, maxSteps: maxSteps, noise: noise, seed: r.Seed}
+	st = rep.start("certified update (convex scope)", maxSteps)
+	out, err := convexUpdate(ctx, job, st)
+	if err != nil {
+		return nil, err
+	}
+	st.done(fmt.Sprintf("%d Newton step(s) from %s, bound %.3g ≤ budget %.3g", out.steps, out.start, out.bound.Posterior.Value, budget))
+	cert, err := r.certificate(ws, forget, noiseReq.mechanism, noise, out.bound, obj, prev, started)
+	if err != nil {
+		return nil, err
+	}
+	r.convexFields(cert, plan, feats, out, obj)
+	rr := &releaseRequest{model: m, params: out.certified, weights: out.released, sample: ws.data.SampleShape(), obj: obj, cert: cert}
+	if feats.engine == certify.FeaturesOnnxruntime {
+		rr.split = &split{cut: feats.tensor, output: plan.proof.Output}
+	}
+	res, err := r.release(rep, rr)
+	if err != nil {
+		return nil, err
+	}
+	result := r.result(ws, forget, cert, plan, res, started)
+	result.CertifiedParameters = len(out.w0)
+	result.PosteriorBound, result.NewtonSteps, result.Start = out.bound.Posterior.Value, out.steps, string(out.start)
+	result.FeatureEngine, result.Residual, result.StepNorm = feats.engine, out.bound.Solver.Residual, unlearn.Distance(out.clean, out.w0)
+	result.HVPs, result.UpdateSeconds, result.Stages, result.Released = out.hvps, out.elapsed.Seconds(), out.stages, out.released
+	if r.KeepNoiseFree {
+		result.NoiseFree = out.clean
+	}
+	return result, nil
 }
 
 // update turns the request into the certified update's inputs.
@@ -395,9 +572,22 @@ func (r *UnlearnRequest) update(ws *workspace, forget *dataset.ForgetSet, obj ob
 	if gradTol == 0 {
 		gradTol = certify.DefaultGradTol
 	}
-	return &update{
-		ws: ws, forget: forget, obj: obj, eval: eval, gradTol: gradTol, newton: opts,
-		estimateSpectrum: r.EstimateSpectrum,
-		noise:            noiseRequest{mechanism: mech, epsilon: r.Epsilon, delta: r.Delta, sigma: r.Sigma, none: r.NoNoise, seed: r.Seed},
+	budget := r.Budget
+	if budget == 0 {
+		budget = 2 * obj.radius // the trivial bound: data-independent
 	}
+	return &update{
+		ws: ws, forget: forget, obj: obj, eval: eval, gradTol: gradTol, budget: budget, newton: opts,
+		estimateSpectrum: r.EstimateSpectrum,
+		noise:            r.noiseRequest(),
+	}
+}
+
+// noiseRequest says how σ is chosen and where the noise comes from.
+func (r *UnlearnRequest) noiseRequest() noiseRequest {
+	mech := r.Mechanism
+	if mech == "" {
+		mech = certify.DefaultMechanism
+	}
+	return noiseRequest{mechanism: mech, epsilon: r.Epsilon, delta: r.Delta, sigma: r.Sigma, none: r.NoNoise, seed: r.Seed}
 }

@@ -15,12 +15,14 @@ import (
 	"github.com/lethe-ml/lethe/unlearn"
 )
 
-// request is a fast, deterministic unlearning of 6 of 300 MNIST samples from
-// the logistic-regression fixture.
+// request is a fast, deterministic full-scope unlearning of 6 of 300 MNIST
+// samples from the logistic-regression fixture (which ScopeAuto would
+// certify in the convex scope: convex_test.go covers that).
 func request(t *testing.T, dir, data, out string) lethe.UnlearnRequest {
 	return lethe.UnlearnRequest{
 		Model: logreg(t), Data: lethe.Data{Path: data}, Forget: lethe.Subset{Indices: []int{299, 3, 17, 42, 100, 200}},
 		Out: filepath.Join(dir, out), Objective: lethe.Objective{Radius: 50, L2: new(0.01)}, Epsilon: 1, Delta: 1e-5,
+		Scope: lethe.ScopeFull,
 	}
 }
 

@@ -21,6 +21,7 @@ type update struct {
 	obj              objective
 	eval             autodiff.EvalOptions
 	gradTol          float64
+	budget           float64 // Δ_max: 2C unless the request gives one
 	newton           unlearn.NewtonOptions
 	estimateSpectrum bool // estimate ‖H‖ and λ_min even when they cannot change Δ
 	noise            noiseRequest
@@ -46,6 +47,7 @@ type updated struct {
 	newton    *unlearn.NewtonResult
 	bound     certify.Bound
 	premise   error // *certify.PremiseError when no bound is rigorous
+	over      error // *certify.BudgetError when the computed bound exceeds the budget
 	noise     noiseDrawn
 	elapsed   time.Duration
 	stages    []Stage // in order
@@ -147,16 +149,24 @@ func certifiedUpdate(ctx context.Context, u *update, st *step) (*updated, error)
 			in.MSource = certify.MUnneeded
 		}
 	}
+	in.Budget = u.budget
 	out.bound, err = certify.ComputeBound(in)
 	var premise *certify.PremiseError
+	var over *certify.BudgetError
 	switch {
 	case errors.As(err, &premise):
 		out.premise = err
+	case errors.As(err, &over):
+		out.over = err
+		st.info(fmt.Sprintf("warning: %v", err))
 	case err != nil:
 		return nil, wrapf("unlearn", err)
 	}
 	if out.noise, err = drawNoise(u.noise, out.bound, out.premise != nil); err != nil {
 		return nil, err
+	}
+	if out.over != nil && out.noise.certified {
+		out.noise.certified, out.noise.status = false, certify.StatusOverBudget
 	}
 	out.released = slices.Clone(res.W)
 	if out.noise.sigma > 0 {

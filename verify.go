@@ -40,7 +40,8 @@ type VerifyRequest struct {
 // Check is one verification step and its outcome.
 type Check struct {
 	// Name is the check: certificate, output, binding, input, sigma,
-	// signature, model, parity, native parity or data parity.
+	// signature, convexity, frozen, posterior, model, parity, native parity
+	// or data parity.
 	Name string `json:"name"`
 	// Status is CheckPass, CheckFail or CheckSkip.
 	Status string `json:"status"`
@@ -125,7 +126,14 @@ func (r *VerifyReport) skip(name, why string) {
 //	sigma        σ recomputed from the recorded Δ, ε, δ and mechanism, and Δ
 //	             recomputed from its terms
 //	signature    the Ed25519 signature
-//	model        the model loads and compiles in lethe's engine
+//	convexity    (convex scope) the convexity pass, re-run on the model for
+//	             the certified parameters and the loss, proves the scope again
+//	frozen       (convex scope) the frozen parameters' names and digest
+//	posterior    (convex scope, skipped) what is taken on trust: the
+//	             a-posteriori bound was computed at the noise-free point,
+//	             which is never stored
+//	model        the model loads and compiles in lethe's engine (in the
+//	             convex scope with onnxruntime features: its certified part)
 //	parity       onnxruntime reproduces the recorded outputs on the
 //	             regenerated probe batch, and so does lethe's engine
 //	data parity  with Data, both engines agree on its first samples
@@ -196,25 +204,87 @@ func Verify(ctx context.Context, req VerifyRequest) (*VerifyReport, error) {
 	if loadErr != nil {
 		return finish(r)
 	}
-	prog, err := autodiff.Compile(m, autodiff.Options{})
-	dim := 0
-	if prog != nil {
-		dim = prog.Dim()
+	if c.Scope == certify.ScopeConvex {
+		checkConvex(r, c, m)
 	}
-	r.add("model", err, fmt.Sprintf("loads and compiles (%d trainable parameters)", dim))
-	if err != nil {
+	var sp *split
+	if c.Features != nil && c.Features.Engine == certify.FeaturesOnnxruntime && c.StrongConvexity != nil {
+		out := m.Graph().Outputs
+		if len(out) > 0 {
+			sp = &split{cut: c.Features.Tensor, output: out[0].Name}
+		}
+	}
+	prog, err := autodiff.Compile(m, autodiff.Options{})
+	switch {
+	case err == nil:
+		r.add("model", nil, fmt.Sprintf("loads and compiles (%d trainable parameters)", prog.Dim()))
+	case sp != nil:
+		r.add("model", nil, fmt.Sprintf("loads; lethe's engine runs the certified part on onnxruntime's features %s (it cannot compile the backbone: %v)", sp.cut, err))
+	default:
+		r.add("model", err, "")
 		return finish(r)
 	}
 	if err := ort.Init(); err != nil {
 		return nil, fmt.Errorf("lethe: verify: the parity checks need onnxruntime: %w", err)
 	}
-	checkProbe(r, req.Model, c, m, prog)
+	ev, closeEv, err := sp.evaluator(m)
+	if err != nil {
+		r.add("parity", err, "")
+		return finish(r)
+	}
+	defer closeEv()
+	checkProbe(r, req.Model, c, m, ev)
 	if !req.Data.IsZero() {
-		checkData(ctx, r, req, m)
+		checkData(ctx, r, req, m, ev)
 	} else {
 		r.skip("data parity", "no data given")
 	}
 	return finish(r)
+}
+
+// checkConvex re-checks a convex-scope certificate's structural claims on
+// the released model: the convexity proof (re-run on the model, for the
+// certified parameters and the loss), the frozen parameters' names and
+// digest, and says what is taken on trust.
+func checkConvex(r *VerifyReport, c *certify.Certificate, m *onnxio.Model) {
+	loss, err := autodiff.ParseLoss(c.Loss)
+	var proof *autodiff.AffineProof
+	if err == nil {
+		proof, err = autodiff.ProveAffine(m, c.CertifiedParameters.Names, loss)
+	}
+	if err == nil && proof.Size != c.CertifiedParameters.Count {
+		err = fmt.Errorf("the certified parameters have %d values in the model, the certificate says %d", proof.Size, c.CertifiedParameters.Count)
+	}
+	if err == nil && !slices.Equal(proof.Ops, c.StrongConvexity.Ops) {
+		err = fmt.Errorf("the affine region has ops %v, the certificate says %v", proof.Ops, c.StrongConvexity.Ops)
+	}
+	detail := ""
+	if proof != nil {
+		detail = fmt.Sprintf("re-proven on the model: %d certified values reach %s through %s only", proof.Size, proof.Output, strings.Join(proof.Ops, ", "))
+	}
+	r.add("convexity", err, detail)
+	_, frozen, err := splitParams(m, c.CertifiedParameters.Names)
+	var digest string
+	if err == nil {
+		var w []float64
+		if w, err = m.ParamVector(frozen); err == nil {
+			digest = digestParams(frozen, w)
+		}
+	}
+	if err == nil {
+		names := make([]string, len(frozen))
+		for i, p := range frozen {
+			names[i] = p.Name
+		}
+		switch {
+		case !slices.Equal(names, c.FrozenParameters.Names):
+			err = fmt.Errorf("the model's other parameters are %v, the certificate's frozen ones %v", names, c.FrozenParameters.Names)
+		default:
+			err = mismatch("frozen parameters' digest", digest, c.FrozenParameters.Digest)
+		}
+	}
+	r.add("frozen", err, fmt.Sprintf("%d frozen parameters unchanged (%s)", len(c.FrozenParameters.Names), digest))
+	r.skip("posterior", "taken on trust: "+strings.Join(certify.TakenOnTrust(c), " "))
 }
 
 // finish returns the report with a *CheckError when a check failed.
@@ -258,8 +328,8 @@ func checkSignature(r *VerifyReport, c *certify.Certificate, pubKey string) {
 }
 
 // checkProbe regenerates the probe batch and compares both engines with the
-// recorded native outputs.
-func checkProbe(r *VerifyReport, path string, c *certify.Certificate, m *onnxio.Model, prog *autodiff.Program) {
+// recorded outputs of lethe's engine; ev is lethe's side.
+func checkProbe(r *VerifyReport, path string, c *certify.Certificate, m *onnxio.Model, ev parity.Evaluator) {
 	p := c.Parity.Probe
 	if p.Source != certify.ProbeRandom {
 		r.skip("parity", "the probe was drawn from data; give the same data to re-check")
@@ -275,7 +345,7 @@ func checkProbe(r *VerifyReport, path string, c *certify.Certificate, m *onnxio.
 		recorded[i] = parity.Output{Name: out.Name, Shape: out.Shape, Values: out.Values}
 	}
 	tol := parity.Tolerance{Abs: c.Parity.Tolerance.Abs, Rel: c.Parity.Tolerance.Rel, Slack: c.Parity.Tolerance.Slack}
-	res, err := parity.CheckRecorded(path, m, x, shape[1:], shape[0], recorded, tol)
+	res, err := parity.CheckRecordedWith(path, m, ev, x, shape[1:], shape[0], recorded, tol)
 	if err == nil && !res.Pass {
 		err = fmt.Errorf("onnxruntime %s differs from the recorded outputs at %s", res.ORTVersion, res.Worst)
 	}
@@ -286,19 +356,23 @@ func checkProbe(r *VerifyReport, path string, c *certify.Certificate, m *onnxio.
 	r.add("parity", err, fmt.Sprintf("onnxruntime %s reproduces the recorded outputs (max |Δ| %.3g)", version, maxAbs))
 	// lethe's engine on the same file must reproduce them too: this ties
 	// the recorded outputs to the weights in the file.
-	out, _, err := prog.Forward(x, shape[1:], shape[0])
+	in := &onnxio.Tensor{Name: m.Graph().DataInputs()[0].Name, Type: onnxio.Float, Dims: p.Shape, Float32: x}
+	out, err := ev(in, autodiff.Float32)
 	if err == nil {
-		err = compareRecorded(out, recorded[0].Values, parity.Tolerance{Abs: tol.Abs, Rel: tol.Rel})
+		var got []float64
+		if got, err = out[0].Float64s(); err == nil {
+			err = compareRecorded(got, recorded[0].Values, parity.Tolerance{Abs: tol.Abs, Rel: tol.Rel})
+		}
 	}
 	r.add("native parity", err, "lethe's engine reproduces the recorded outputs")
 }
 
-func compareRecorded(got, want []float32, tol parity.Tolerance) error {
+func compareRecorded(got []float64, want []float32, tol parity.Tolerance) error {
 	if len(got) != len(want) {
 		return fmt.Errorf("%d outputs, %d recorded", len(got), len(want))
 	}
 	for i := range got {
-		d := float64(got[i]) - float64(want[i])
+		d := got[i] - float64(want[i])
 		if d < 0 {
 			d = -d
 		}
@@ -314,7 +388,7 @@ func compareRecorded(got, want []float32, tol parity.Tolerance) error {
 }
 
 // checkData compares the engines on the first samples of the data.
-func checkData(ctx context.Context, r *VerifyReport, req VerifyRequest, m *onnxio.Model) {
+func checkData(ctx context.Context, r *VerifyReport, req VerifyRequest, m *onnxio.Model, ev parity.Evaluator) {
 	src, closeSrc, err := req.Data.open("Data")
 	if err != nil {
 		r.add("data parity", err, "")
@@ -337,7 +411,7 @@ func checkData(ctx context.Context, r *VerifyReport, req VerifyRequest, m *onnxi
 		r.add("data parity", err, "")
 		return
 	}
-	res, err := parity.Check(m, x, sample, n, parity.DefaultTolerance)
+	res, err := parity.CheckWith(m, ev, x, sample, n, parity.DefaultTolerance)
 	maxAbs := 0.0
 	if err == nil {
 		maxAbs = res.MaxAbs

@@ -21,25 +21,44 @@ type workspace struct {
 	close func()
 }
 
-// loadModel loads and compiles the model at path, after checking that no
-// output is one of its files. A model without trainable parameters is bad
-// input.
-func loadModel(path string, eng Engine, outputs ...string) (*onnxio.Model, *autodiff.Program, error) {
+// openModel loads the model at path, after checking that no output is one
+// of its files.
+func openModel(path string, outputs ...string) (*onnxio.Model, error) {
 	m, err := onnxio.Load(path)
 	if err != nil {
-		return nil, nil, classify("Model", err)
+		return nil, classify("Model", err)
 	}
 	for _, out := range outputs {
 		if err := CheckOutput(out, m.Files()...); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
+	return m, nil
+}
+
+// compileModel compiles m (at path) for the engine. A model without
+// trainable parameters is bad input.
+func compileModel(m *onnxio.Model, path string, eng Engine) (*autodiff.Program, error) {
 	prog, err := autodiff.Compile(m, autodiff.Options{Precision: eng.Precision, Freeze: eng.Freeze})
 	if err != nil {
-		return nil, nil, badInput("Model", fmt.Errorf("%s: %w", path, err))
+		return nil, badInput("Model", fmt.Errorf("%s: %w", path, err))
 	}
 	if prog.Dim() == 0 {
-		return nil, nil, badField("Engine.Freeze", "%s: no trainable parameters (check Freeze)", path)
+		return nil, badField("Engine.Freeze", "%s: no trainable parameters (check Freeze)", path)
+	}
+	return prog, nil
+}
+
+// loadModel loads and compiles the model at path, after checking that no
+// output is one of its files.
+func loadModel(path string, eng Engine, outputs ...string) (*onnxio.Model, *autodiff.Program, error) {
+	m, err := openModel(path, outputs...)
+	if err != nil {
+		return nil, nil, err
+	}
+	prog, err := compileModel(m, path, eng)
+	if err != nil {
+		return nil, nil, err
 	}
 	return m, prog, nil
 }
@@ -51,6 +70,12 @@ func load(path string, eng Engine, data Data, field string, outputs ...string) (
 	if err != nil {
 		return nil, err
 	}
+	return withData(m, prog, path, data, field)
+}
+
+// withData opens the data for the loaded model m (at path; prog is nil when
+// the model is not compiled as a whole), reshaped to its input.
+func withData(m *onnxio.Model, prog *autodiff.Program, path string, data Data, field string) (*workspace, error) {
 	src, closeSrc, err := data.open(field)
 	if err != nil {
 		return nil, err

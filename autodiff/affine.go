@@ -21,6 +21,17 @@ var affineOps = map[string]bool{
 	"Squeeze": true, "Unsqueeze": true,
 }
 
+// AffineOps returns the operators ProveAffine accepts on a path from a
+// certified parameter to the output, sorted.
+func AffineOps() []string {
+	out := make([]string, 0, len(affineOps))
+	for op := range affineOps {
+		out = append(out, op)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // affineOpList is affineOps for messages.
 const affineOpList = "Gemm, MatMul, Add, Sub, Neg, Reshape, Flatten, Transpose, Identity, Squeeze, Unsqueeze"
 

@@ -40,6 +40,9 @@ func Assumptions(c *Certificate) []string {
 		out = append(out, theoremAssumptions(c)...)
 	}
 	out = append(out, noiseAssumptions(c)...)
+	if c.Certified {
+		add("The diagnostic numbers of this certificate (bound terms, gradient norms, step and solver statistics, timestamps) were computed from the training data and are published with it; the (ε, δ) guarantee covers the released parameters, not these numbers.")
+	}
 
 	// Chaining.
 	if c.PreviousCertificate != "" {

@@ -72,7 +72,7 @@ var flags = map[string]string{
 	"Vector": "--vector", "VectorFile": "--vector", "Original": "--original", "Input": "--input", "Backend": "--engine",
 	"PublicKeyFile": "--pub-key", "LambdaMargin": "--lambda-margin", "HessianLipschitz": "--hessian-lipschitz", "Recipe.LR": "--lr", "Recipe.Epochs": "--epochs", "Recipe.BatchSize": "--batch-size", "Recipe.Optimizer": "--optimizer",
 	"Recipe.Momentum": "--momentum", "Recipe.Schedule": "--schedule", "Recipe.MinLR": "--min-lr", "Recipe.StepSize": "--step-size",
-	"Recipe.Gamma": "--gamma",
+	"Recipe.Gamma": "--gamma", "Scope": "--scope", "Budget": "--budget", "MaxNewtonSteps": "--max-newton-steps",
 }
 
 // message is how an error is printed: with "lethe: " in front, and for an

@@ -149,6 +149,7 @@ func TestJSONSchemas(t *testing.T) {
 	json("retrain", "retrain", 0, "retrain", constrained, "--data", data, "--forget", forget, "--epochs", "2", "-o", filepath.Join(dir, "r.onnx"), "-q")
 	out, other := filepath.Join(dir, "u.onnx"), filepath.Join(dir, "w.onnx")
 	json("unlearn", "unlearn", 0, unlearnArgs(data, forget, out)...)
+	json("unlearn-convex", "unlearn", 0, slicesWithout(unlearnArgs(data, forget, filepath.Join(dir, "x.onnx")), "--scope", "full")...)
 	cli(t, unlearnArgs(data, forget, other)...)
 	json("verify", "verify", 0, "verify", out, "--data", data, "--input", logreg)
 	json("verify-failed", "verify", exitFailed, "verify", out, "--cert", filepath.Join(dir, "w.cert.json"))

@@ -34,6 +34,9 @@ type unlearnOptions struct {
 	Seed      int64 // < 0: private noise
 	SignKey   string
 
+	Scope            string
+	Budget           float64
+	MaxNewtonSteps   int
 	Radius           float64
 	Lambda           float64
 	LambdaMargin     float64
@@ -63,31 +66,51 @@ func newUnlearnCmd(streams *ioStreams, global *globalOptions, runF func(*unlearn
 		Use:   "unlearn MODEL --data F --forget SPEC --epsilon E --delta D -o OUT",
 		Short: "Remove training samples with a certified Newton update",
 		Long: `unlearn removes the influence of the --forget samples of the training data
---data from MODEL, a constrained optimum of the training loss in the ball
-‖w‖ ≤ C (see lethe constrain), and writes OUT plus OUT's certificate
-(OUT with .cert.json in place of .onnx):
+--data from MODEL and writes OUT plus OUT's certificate (OUT with .cert.json in
+place of .onnx). The noise is calibrated to (ε, δ) and a sensitivity budget
+Δ_max fixed before any number is computed from the data; what is computed from
+the data only proves that the budget holds.
 
-  1. w̃ = w* − (H + λI)⁻¹ ∇L(w*, D_r), on the retained data D_r, with λ chosen
-     so that H + λI is positive definite (or --lambda, 0 included), solved by
-     conjugate gradient (default) or LiSSA, then re-projected onto the ball;
-  2. the sensitivity Δ = min(Δ_thm + ρ/(λ + λ_min), 2C) with every term
-     measured, and the theorem's premise (an interior stationary point) tested;
-  3. w' = w̃ + N(0, σ²I) with σ calibrated to (ε, δ) by the analytic Gaussian
-     mechanism (default) or the classic one (ε < 1 only), from a
-     cryptographically seeded generator;
-  4. onnxruntime parity of OUT against lethe's engine on a probe batch, then OUT
-     and the certificate (atomically; nothing is written if a step fails).
+--scope chooses what is certified (default auto):
 
-The certificate states every assumption and estimate the guarantee rests on;
-check it later with lethe verify. A model that lethe unlearned before is
-unlearned again by chaining: its certificate (found beside it or given with
+  convex  when the certified parameters enter the output affinely (a linear
+          model, or the last layer over frozen features) and --l2 μ > 0, the
+          retained objective is μ-strongly convex in them: Newton steps
+          (λ = 0) from MODEL's values until the a-posteriori bound
+          ‖w̃ − w̃*‖ ≤ (‖∇L_r(w̃)‖ + rounding margin)/μ is at most --budget
+          (default 1e-4); if --max-newton-steps do not get there, the certified
+          parameters are retrained from zeros until it holds. σ is then small
+          and the model keeps its accuracy. --radius is not needed.
+  head    the convex scope on the last affine layer, everything else frozen:
+          the backbone's features are computed once (by onnxruntime where
+          lethe's engine lacks one of its operators). The guarantee is
+          relative to retraining the head with the backbone fixed; it covers
+          the forget set only if the backbone never saw it.
+  full    every trainable parameter of MODEL, a constrained optimum of the
+          training loss in the ball ‖w‖ ≤ C (see lethe constrain):
+          w̃ = w* − (H + λI)⁻¹ ∇L(w*, D_r) with λ keeping H + λI positive
+          definite (or --lambda, 0 included), solved by conjugate gradient or
+          LiSSA, re-projected onto the ball; the budget is 2C, proven by the
+          trivial bound (the theorem's bound is measured too). On deep
+          networks the noise this needs makes the model useless; the summary
+          says so.
+  auto    convex when the convexity pass proves it for every trainable
+          parameter (after --freeze), else full; the summary says which and why.
+
+Then onnxruntime must reproduce lethe's outputs on OUT on a probe batch, and
+OUT and the certificate are written atomically (nothing is written if a step
+fails). The certificate states every assumption and estimate the guarantee
+rests on; check it later with lethe verify. A model that lethe unlearned before
+is unlearned again by chaining: its certificate (found beside it or given with
 --prev-cert) is recorded as the previous one.
 
 --sigma fixes σ and reports the ε it implies; --no-noise skips the noise (the
 model is then NOT certified, for evaluation only; no --epsilon or --delta is
 needed); --seed makes the noise reproducible for tests (NOT private, NOT
 certified).`,
-		Example: `  lethe unlearn mlp.onnx --data mnist:train --forget forget.txt --epsilon 1 --delta 1e-5 -o mlp-unlearned.onnx
+		Example: `  lethe unlearn models/mnist_head.onnx --data private.npz --forget forget.txt --epsilon 1 --delta 1e-5 -o head-unlearned.onnx
+  lethe unlearn mlp.onnx --data mnist:train --forget forget.txt --scope head --epsilon 1 --delta 1e-5 -o out.onnx
+  lethe unlearn mlp.onnx --data mnist:train --forget forget.txt --scope full --epsilon 1 --delta 1e-5 -o mlp-unlearned.onnx
   lethe unlearn mlp.onnx --data train.npz --forget forget.npy --epsilon 0.5 --delta 1e-6 \
       --solver lissa --radius 20 --l2 1e-4 --sign-key lethe.key -o out.onnx`,
 		Args: exactArgs(1, "one MODEL"),
@@ -118,7 +141,10 @@ certified).`,
 	f.BoolVar(&o.NoNoise, "no-noise", false, "add no noise (evaluation only: the certificate says NOT certified)")
 	f.Int64Var(&o.Seed, "seed", -1, "seed the noise (tests only: NOT private, NOT certified)")
 	f.StringVar(&o.SignKey, "sign-key", "", "Ed25519 private key (PEM) to sign the certificate with (see lethe keygen)")
-	f.Float64Var(&o.Radius, "radius", 0, "ball radius C (default: the model's lethe.radius metadata from lethe constrain)")
+	f.StringVar(&o.Scope, "scope", "auto", "what is certified: auto, convex-proven parameters or else full; head (the last affine layer); full (every parameter)")
+	f.Float64Var(&o.Budget, "budget", 0, "sensitivity budget Δ_max that σ is calibrated to (default: 1e-4 in the convex scope, 2C in the full scope)")
+	f.IntVar(&o.MaxNewtonSteps, "max-newton-steps", lethe.DefaultMaxNewtonSteps, "convex scope: Newton steps from MODEL before retraining the certified parameters from zeros")
+	f.Float64Var(&o.Radius, "radius", 0, "ball radius C of the full scope (default: the model's lethe.radius metadata from lethe constrain)")
 	f.Float64Var(&o.Lambda, "lambda", 0, "damping λ ≥ 0, used exactly (0 too); default: the smallest λ keeping H + λI safely positive definite")
 	f.Float64Var(&o.LambdaMargin, "lambda-margin", 0.01, "margin of the automatic λ, relative to ‖H‖")
 	f.StringVar(&o.Solver, "solver", "cg", "inverse-HVP solver: cg (deterministic, full data) or lissa (stochastic)")
@@ -195,6 +221,7 @@ func (o *unlearnOptions) request() lethe.UnlearnRequest {
 	r := lethe.UnlearnRequest{
 		Model: o.Model, Data: o.data.data(""), Forget: lethe.Subset{File: o.Forget}, Out: o.Out, Cert: o.Cert, PrevCert: o.PrevCert,
 		Engine: o.engine.engine(), Objective: o.engine.objective(o.Radius, o.l2Set, o.lossSet),
+		Scope: lethe.Scope(o.Scope), Budget: o.Budget, MaxNewtonSteps: o.MaxNewtonSteps,
 		Epsilon: o.Epsilon, Delta: o.Delta, Mechanism: certify.Mechanism(o.Mechanism), Sigma: o.Sigma, NoNoise: o.NoNoise,
 		LambdaMargin: o.LambdaMargin, Solver: solver, HessianLipschitz: o.HessianLipschitz,
 		Lipschitz: unlearn.LipschitzOptions{Pairs: o.LipschitzPairs}, Spectral: spectral,
@@ -238,20 +265,28 @@ func printUnlearn(s *ioStreams, u *lethe.UnlearnResult) {
 	w, c := s.Out, u.Certificate
 	fmt.Fprintf(w, "%s → %s\n", u.Model, u.Out)
 	fmt.Fprintf(w, "  status       %s\n", u.Status)
-	fmt.Fprintf(w, "  forgotten    %d of %d samples\n", u.NForget, u.N)
+	fmt.Fprintf(w, "  scope        %s\n", u.ScopeReason)
+	fmt.Fprintf(w, "  forgotten    %d of %d samples (%d parameters certified)\n", u.NForget, u.N, u.CertifiedParameters)
 	if u.Sigma > 0 {
 		fmt.Fprintf(w, "  guarantee    (ε, δ) = (%.4g, %.3g), %s Gaussian mechanism, σ = %.6g\n", u.Epsilon, u.Delta, u.Mechanism, u.Sigma)
 	} else {
 		fmt.Fprintf(w, "  guarantee    none: no noise was added\n")
 	}
-	fmt.Fprintf(w, "  sensitivity  Δ = %.6g (%s bound; Δ_thm %.4g + ρ-term %.3g, trivial 2C = %.4g)\n",
-		u.Sensitivity, u.ActiveBound, c.Bound.Theorem, c.Bound.Residual, c.Bound.Trivial)
-	fmt.Fprintf(w, "  premise      %s\n", c.Bound.Premise)
-	spectrum := fmt.Sprintf("λ_min ≈ %.4g, ‖H‖ ≈ %.4g", u.LambdaMin, u.HessianNorm)
-	if !u.SpectrumEstimated {
-		spectrum = "λ_min and ‖H‖ " + certify.LambdaMinUnneeded
+	if u.Scope == string(certify.ScopeConvex) {
+		fmt.Fprintf(w, "  sensitivity  Δ = budget %.4g, fixed in advance; a-posteriori bound %.4g (‖ĝ‖ %.3g + margin %.3g, μ = %g)\n",
+			u.Sensitivity, u.PosteriorBound, c.Bound.Posterior.GradNorm, c.Bound.Posterior.Margin, c.L2)
+		fmt.Fprintf(w, "  Newton       %d step(s) from %s, λ = 0, ‖w̃ − w*‖ = %.4g; features by %s (%s)\n",
+			u.NewtonSteps, u.Start, u.StepNorm, u.FeatureEngine, c.Features.Tensor)
+	} else {
+		fmt.Fprintf(w, "  sensitivity  Δ = budget %.6g, proven by the %s bound (Δ_thm %.4g + ρ-term %.3g, trivial 2C = %.4g)\n",
+			u.Sensitivity, u.ActiveBound, c.Bound.Theorem, c.Bound.Residual, c.Bound.Trivial)
+		fmt.Fprintf(w, "  premise      %s\n", c.Bound.Premise)
+		spectrum := fmt.Sprintf("λ_min ≈ %.4g, ‖H‖ ≈ %.4g", u.LambdaMin, u.HessianNorm)
+		if !u.SpectrumEstimated {
+			spectrum = "λ_min and ‖H‖ " + certify.LambdaMinUnneeded
+		}
+		fmt.Fprintf(w, "  Newton step  λ = %.4g, %s, ‖u‖ = %.4g, ρ = %.3g\n", u.Lambda, spectrum, u.StepNorm, u.Residual)
 	}
-	fmt.Fprintf(w, "  Newton step  λ = %.4g, %s, ‖u‖ = %.4g, ρ = %.3g\n", u.Lambda, spectrum, u.StepNorm, u.Residual)
 	fmt.Fprintf(w, "  parity       onnxruntime %s agrees within tolerance: max |Δ| = %.3g, max relative %.3g\n",
 		c.Parity.OnnxruntimeVersion, u.ParityMaxAbs, c.Parity.MaxRelDiff)
 	fmt.Fprintf(w, "  certificate  %s\n", u.CertPath)

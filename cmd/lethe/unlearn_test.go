@@ -44,11 +44,13 @@ func unlearnSetup(t *testing.T) (dir, data, forget string) {
 	return dir, data, forget
 }
 
-// unlearnArgs are the flags of a fast, deterministic run on the logistic
-// regression fixture (a convex model, so λ can be 0 with L2).
+// unlearnArgs are the flags of a fast, deterministic full-scope run on the
+// logistic regression fixture (a convex model, so λ can be 0 with L2; the
+// default --scope auto would certify it in the convex scope, which
+// TestUnlearnConvexScope covers).
 func unlearnArgs(data, forget, out string, extra ...string) []string {
 	args := []string{"unlearn", testenv.Testdata("models/logreg.onnx"), "--data", data, "--forget", forget,
-		"--epsilon", "1", "--delta", "1e-5", "--radius", "50", "--l2", "0.01", "-o", out, "--quiet"}
+		"--epsilon", "1", "--delta", "1e-5", "--radius", "50", "--l2", "0.01", "--scope", "full", "-o", out, "--quiet"}
 	return append(args, extra...)
 }
 
@@ -332,6 +334,40 @@ func TestUnlearnNoNoiseFlags(t *testing.T) {
 	for _, args := range [][]string{{}, {"--epsilon", "1"}, {"--no-noise", "--sigma", "0.1"}} {
 		if _, err := parse(args...); exitCode(err) != exitUsage {
 			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestUnlearnConvexScope: the default scope certifies the linear fixture in
+// the convex scope (no --radius needed), --scope head the MLP's last layer;
+// the summary says which scope and why, verify passes, and a bad --scope or
+// --budget is a usage error naming the flag.
+func TestUnlearnConvexScope(t *testing.T) {
+	requireORT(t)
+	dir, data, forget := unlearnSetup(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"auto", []string{"unlearn", testenv.Testdata("models/logreg.onnx"), "--l2", "0.01"}, "every trainable parameter enters the output affinely"},
+		{"head", []string{"unlearn", testenv.Testdata("models/mlp.onnx"), "--l2", "0.01", "--scope", "head", "--budget", "1e-3"}, "the last affine layer"},
+	} {
+		out := filepath.Join(dir, c.name+".onnx")
+		args := append(c.args, "--data", data, "--forget", forget, "--epsilon", "1", "--delta", "1e-5", "-o", out, "--quiet")
+		code, stdout, stderr := cli(t, args...)
+		if code != 0 || !strings.Contains(stdout, c.want) || !strings.Contains(stdout, "a-posteriori bound") {
+			t.Fatalf("%s: exit %d\n%s%s", c.name, code, stdout, stderr)
+		}
+		if code, stdout, _ := cli(t, "verify", out); code != 0 || !strings.Contains(stdout, "convexity") {
+			t.Fatalf("%s: verify exit %d\n%s", c.name, code, stdout)
+		}
+	}
+	for flag, value := range map[string]string{"--scope": "everything", "--budget": "-1"} {
+		code, _, stderr := cli(t, "unlearn", testenv.Testdata("models/logreg.onnx"), "--data", data, "--forget", forget,
+			"--epsilon", "1", "--delta", "1e-5", flag, value, "-o", filepath.Join(dir, "bad.onnx"))
+		if code != exitUsage || !strings.Contains(stderr, flag) {
+			t.Errorf("%s %s: exit %d, stderr %q", flag, value, code, stderr)
 		}
 	}
 }
