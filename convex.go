@@ -88,9 +88,9 @@ func newHead(m *onnxio.Model, path string, proof *autodiff.AffineProof, features
 type convexUpdated struct {
 	certified, frozen []onnxio.Param
 	frozenDigest      string
-	w0                []float64     // the certified parameters as loaded
-	clean             []float64     // w̃, within the budget of the retrained minimiser
-	released          []float64     // w̃ + Y
+	w0                []float64 // the certified parameters as loaded
+	clean             []float64 // w̃, within the budget of the retrained minimiser
+	released          []float64 // w̃ + Y
 	bound             certify.Bound
 	steps             int
 	start             certify.Start
