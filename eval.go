@@ -21,6 +21,10 @@ type EvalRequest struct {
 	// Test is held-out data (the attacks' non-members); without it no
 	// attack runs.
 	Test Data
+	// Canaries names samples of Data that carry deliberately wrong labels
+	// (usually inside Forget): Metrics.Canaries is the accuracy on those
+	// labels and the mean loss, which show how much a model memorised them.
+	Canaries Subset
 	// Original is the model before unlearning. With it the posterior
 	// attack of Chen et al. (CCS 2021) runs on the original's and Model's
 	// softmax outputs; it needs Forget and Test.

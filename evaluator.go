@@ -23,13 +23,14 @@ type Evaluator struct {
 	eval      autodiff.EvalOptions
 	retained  []int          // indices into ws.data
 	forgotten []int          // indices into ws.data; nil without a forget set
+	canaries  []int          // indices into ws.data; nil without canaries
 	test      dataset.Source // shaped to the model's input; nil without one
 	closeTest func()
 	classes   int
 	seed      uint64
 	w0        []float64
 
-	yRetained, yForgotten, yTest []int64
+	yRetained, yForgotten, yTest, yCanaries []int64
 	original                     *outputs // the reference of the posterior attack, or nil
 	originalPath                 string
 }
@@ -37,7 +38,7 @@ type Evaluator struct {
 // outputs are one model's logits on the splits, row-major and classes
 // wide. A split that was not evaluated is nil.
 type outputs struct {
-	retained, forgotten, test []float32
+	retained, forgotten, test, canaries []float32
 }
 
 // NewEvaluator loads the model and its data as Evaluate does: Model, Data,
@@ -80,6 +81,13 @@ func (e *Evaluator) init(ctx context.Context, req EvalRequest) error {
 		e.forgotten = f.Indices
 	}
 	e.retained = retainedIndices(ws.data.Len(), e.forgotten)
+	if !req.Canaries.IsZero() {
+		f, err := req.Canaries.resolve("Canaries", ws.data)
+		if err != nil {
+			return err
+		}
+		e.canaries = f.Indices
+	}
 	if !req.Test.IsZero() {
 		src, closeSrc, err := req.Test.open("Test")
 		if err != nil {
@@ -103,6 +111,11 @@ func (e *Evaluator) init(ctx context.Context, req EvalRequest) error {
 	}
 	if e.test != nil {
 		if e.yTest, err = e.labels(e.test, nil, "Test", req.Test.String()); err != nil {
+			return err
+		}
+	}
+	if len(e.canaries) > 0 {
+		if e.yCanaries, err = e.labels(ws.data, e.canaries, "Canaries", ws.name); err != nil {
 			return err
 		}
 	}
@@ -191,6 +204,11 @@ func (e *Evaluator) MeasureOriginal(ctx context.Context) (*Metrics, error) {
 		if e.original.retained, err = e.logits(ctx, prog, train, e.retained); err != nil {
 			return nil, err
 		}
+		if len(e.canaries) > 0 {
+			if e.original.canaries, err = e.logits(ctx, prog, train, e.canaries); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return e.measure(e.original, true, true)
 }
@@ -228,6 +246,11 @@ func (e *Evaluator) outputs(ctx context.Context, w []float64, withTrain bool) (*
 		}
 		if len(e.forgotten) > 0 {
 			if out.forgotten, err = e.logits(ctx, e.ws.prog, e.ws.data, e.forgotten); err != nil {
+				return nil, err
+			}
+		}
+		if len(e.canaries) > 0 {
+			if out.canaries, err = e.logits(ctx, e.ws.prog, e.ws.data, e.canaries); err != nil {
 				return nil, err
 			}
 		}
@@ -324,6 +347,7 @@ func (e *Evaluator) measure(out *outputs, posterior, self bool) (*Metrics, error
 		Retained:  e.split(out.retained, e.yRetained),
 		Forgotten: e.split(out.forgotten, e.yForgotten),
 		Test:      e.split(out.test, e.yTest),
+		Canaries:  e.split(out.canaries, e.yCanaries),
 	}
 	if out.forgotten == nil || out.test == nil {
 		return m, nil

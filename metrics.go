@@ -49,6 +49,11 @@ type Metrics struct {
 	Retained  *SplitMetrics `json:"retained,omitempty"`
 	Forgotten *SplitMetrics `json:"forgotten,omitempty"`
 	Test      *SplitMetrics `json:"test,omitempty"`
+	// Canaries are the accuracy on the canaries' (wrong) labels and the
+	// mean loss against them: a model that memorised the canaries scores
+	// high accuracy and low loss, one that never saw them (a retrain
+	// without them) low accuracy and high loss.
+	Canaries *SplitMetrics `json:"canaries,omitempty"`
 	// MIALoss is the loss-threshold attack; MIAPosterior the posterior
 	// attack of Chen et al. (CCS 2021) on the original's and the model's
 	// softmax outputs (on the original's alone for the original itself).

@@ -3,10 +3,13 @@ package lethe
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
 	"github.com/lethe-ml/lethe/autodiff"
+	"github.com/lethe-ml/lethe/certify"
+	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/unlearn"
 )
 
@@ -39,6 +42,19 @@ type RetrainRequest struct {
 	// Engine configures lethe's engine. Recipe.BatchSize, not
 	// Engine.BatchSize, sets the mini-batches of training.
 	Engine Engine
+	// Scope chooses what is retrained. ScopeFull (the default, also "")
+	// trains every trainable parameter from a fresh initialisation with the
+	// Recipe. ScopeHead retrains the last affine layer alone, exactly: the
+	// frozen backbone's features are computed once and the convex objective
+	// of the head is minimised by Newton steps from zeros until
+	// ‖∇L(w, D_r)‖ ≤ GradTol (the Recipe does not apply) — the reference
+	// of Unlearn's head scope. ScopeAuto does that for every trainable
+	// parameter when the convexity pass proves the scope, else trains as
+	// ScopeFull does.
+	Scope Scope
+	// GradTol is the gradient norm at which an exact (convex-scope)
+	// retrain stops. Default 1e-9.
+	GradTol float64
 	// Progress, when not nil, receives progress events.
 	Progress func(Event)
 }
@@ -61,11 +77,11 @@ type RetrainResult struct {
 	// Params counts the trainable parameters.
 	Params int `json:"params"`
 	// Radius, L2 and Loss are the objective trained on; Recipe the recipe,
-	// defaults applied.
+	// defaults applied (nil for an exact, convex-scope retrain).
 	Radius float64 `json:"radius"`
 	L2     float64 `json:"l2"`
 	Loss   string  `json:"loss"`
-	Recipe Recipe  `json:"recipe"`
+	Recipe *Recipe `json:"recipe,omitempty"`
 	// Initial is the fresh initialisation on D_r; Final is Out as written.
 	Initial Start `json:"initial"`
 	Final   State `json:"final"`
@@ -73,10 +89,16 @@ type RetrainResult struct {
 	// optimiser steps.
 	Projections int `json:"projections"`
 	Steps       int `json:"steps"`
+	// Scope is "full" (trained with the Recipe) or "convex" (minimised
+	// exactly by NewtonSteps Newton steps; Recipe, Projections and Steps
+	// then do not apply).
+	Scope       string `json:"scope"`
+	NewtonSteps int    `json:"newton_steps,omitempty"`
 	// TrainSeconds is the training's time, Seconds the whole call's.
 	TrainSeconds float64 `json:"train_seconds"`
 	Seconds      float64 `json:"seconds"`
-	// Weights are Out's parameters in lethe's parameter order.
+	// Weights are Out's parameters in lethe's parameter order: every
+	// trainable one, or in the convex scope the certified ones.
 	Weights []float64 `json:"-"`
 }
 
@@ -114,8 +136,31 @@ func Retrain(ctx context.Context, req RetrainRequest) (*RetrainResult, error) {
 	if err := req.Engine.validate("Engine"); err != nil {
 		return nil, err
 	}
+	switch {
+	case req.Scope != "" && !validScope(req.Scope):
+		return nil, badField("Scope", "%q: want full, head or auto", req.Scope)
+	case req.GradTol < 0 || math.IsNaN(req.GradTol):
+		return nil, badField("GradTol", "%g: want > 0 (or 0 for the default)", req.GradTol)
+	}
 	if err := CheckOutput(req.Out, append([]string{req.Model, req.Forget.File}, req.Data.files()...)...); err != nil {
 		return nil, err
+	}
+	if req.Scope == ScopeHead || req.Scope == ScopeAuto {
+		m, err := openModel(req.Model, req.Out)
+		if err != nil {
+			return nil, err
+		}
+		obj, err := req.Objective.resolveOptionalRadius(m, req.Model)
+		if err != nil {
+			return nil, err
+		}
+		plan, err := resolveScope(m, req.Model, req.Scope, obj, req.Engine.Freeze)
+		if err != nil {
+			return nil, err
+		}
+		if plan.convex {
+			return req.retrainConvex(ctx, m, obj, plan, started)
+		}
 	}
 	ws, err := load(req.Model, req.Engine, req.Data, "Data", req.Out)
 	if err != nil {
@@ -159,8 +204,92 @@ func Retrain(ctx context.Context, req RetrainRequest) (*RetrainResult, error) {
 	return &RetrainResult{
 		Model: req.Model, Data: ws.name, Forget: req.Forget.File, Out: req.Out,
 		N: n, NForget: len(forget.Indices), NRetained: len(retained), Digest: forget.Digest, Params: len(w),
-		Radius: obj.radius, L2: obj.l2, Loss: obj.name, Recipe: recipe,
+		Radius: obj.radius, L2: obj.l2, Loss: obj.name, Recipe: &recipe, Scope: string(certify.ScopeFull),
 		Initial: start, Final: final, Projections: t.res.Projections, Steps: t.res.Steps,
 		TrainSeconds: t.took.Seconds(), Seconds: time.Since(started).Seconds(), Weights: t.stored,
+	}, nil
+}
+
+// retrainConvex is the exact retrain of the convex scope: the certified
+// parameters alone, from zeros, by Newton steps on their strongly convex
+// retained objective (on the features of the frozen part) until the
+// gradient norm is at most GradTol.
+func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, obj objective, plan *scopePlan, started time.Time) (*RetrainResult, error) {
+	rep := newReporter(req.Progress)
+	rep.info(plan.reason)
+	ws, err := withData(m, nil, req.Model, req.Data, "Data")
+	if err != nil {
+		return nil, err
+	}
+	defer ws.close()
+	if err := requireLabels(ws.data, ws.name, "Data"); err != nil {
+		return nil, err
+	}
+	forget, err := req.Forget.resolve("Forget", ws.data)
+	if err != nil {
+		return nil, err
+	}
+	st := rep.start("features "+plan.proof.Features[0]+" of "+ws.name, ws.data.Len())
+	feats, err := computeFeatures(ctx, m, req.Model, ws.data, plan.proof.Features[0], req.Engine, st)
+	if err != nil {
+		return nil, err
+	}
+	st.done(fmt.Sprintf("%s, %s", feats.engine, feats.precision))
+	h, err := newHead(m, req.Model, plan.proof, feats.tensor)
+	if err != nil {
+		return nil, err
+	}
+	cert, _, err := splitParams(m, plan.proof.Params)
+	if err != nil {
+		return nil, badInput("Model", err)
+	}
+	tol := req.GradTol
+	if tol == 0 {
+		tol = 1e-9
+	}
+	n := ws.data.Len()
+	retained := retainedIndices(n, forget.Indices)
+	o := &autodiff.Objective{Program: h.prog, Data: checked{feats.data}, Index: retained, L2: obj.l2, Options: req.Engine.evalOptions(obj.loss)}
+	w0 := make([]float64, h.prog.Dim())
+	initLoss, err := o.Eval(w0, nil, nil)
+	if err != nil {
+		return nil, wrapf("retrain", classify("Data", err))
+	}
+	st = rep.start("exact retraining of the certified parameters on D_r", fallbackSteps)
+	noMargin := func(context.Context, []float64) (float64, error) { return 0, nil }
+	res, err := unlearn.NewtonToBudget(ctx, o, w0, unlearn.BudgetOptions{Mu: obj.l2, Budget: tol / obj.l2, Margin: noMargin, MaxSteps: fallbackSteps,
+		Progress: func(p unlearn.BudgetProgress) { st.progress(p.Step, fmt.Sprintf("Newton step %d: ‖∇‖ = %.3g", p.Step, p.Posterior.GradNorm)) }})
+	if err != nil {
+		return nil, wrapf("retrain", classify("Data", err))
+	}
+	if !res.Reached {
+		return nil, fmt.Errorf("lethe: retrain: %d Newton steps left ‖∇L(w, D_r)‖ at %.3g > %g; nothing was written", len(res.Steps), res.Posterior.GradNorm, tol)
+	}
+	took := st.done(fmt.Sprintf("%d Newton steps, ‖∇‖ = %.3g", len(res.Steps), res.Posterior.GradNorm))
+	out := m.Clone()
+	if err := out.SetParamVector(cert, res.W); err != nil {
+		return nil, wrapf("retrain", err)
+	}
+	out.DeleteMetadata(MetaCertificate)
+	setTrainingMetadata(out, obj)
+	if err := saveModel(out, req.Out); err != nil {
+		return nil, err
+	}
+	stored, err := out.ParamVector(cert)
+	if err != nil {
+		return nil, wrapf("retrain", err)
+	}
+	g := make([]float64, len(stored))
+	loss, err := o.Eval(stored, nil, g)
+	if err != nil {
+		return nil, wrapf("retrain", classify("Data", err))
+	}
+	rep.info(fmt.Sprintf("wrote %s: loss %.6g → %.6g on D_r, ‖∇L(w, D_r)‖ %.3g as stored in float32", req.Out, initLoss, loss, unlearn.Norm(g)))
+	return &RetrainResult{
+		Model: req.Model, Data: ws.name, Forget: req.Forget.File, Out: req.Out,
+		N: n, NForget: len(forget.Indices), NRetained: len(retained), Digest: forget.Digest, Params: len(stored),
+		Radius: obj.radius, L2: obj.l2, Loss: obj.name, Scope: string(certify.ScopeConvex), NewtonSteps: len(res.Steps),
+		Initial: Start{Objective: initLoss}, Final: State{Norm: unlearn.Norm(stored), Objective: loss, GradNorm: unlearn.Norm(g)},
+		TrainSeconds: took.Seconds(), Seconds: time.Since(started).Seconds(), Weights: stored,
 	}, nil
 }

@@ -202,8 +202,9 @@ type UnlearnResult struct {
 	// Certificate is the certificate written to CertPath.
 	Certificate *certify.Certificate `json:"-"`
 	// Released are the released parameters w′ = w̃ + Y in lethe's
-	// parameter order (DESIGN.md §2), before Out rounds them to the
-	// model's types.
+	// parameter order (DESIGN.md §2, with Engine.Freeze; in the convex
+	// scope every such parameter, the frozen ones unchanged), before Out
+	// rounds them to the model's types.
 	Released []float64 `json:"-"`
 	// NoiseFree are the noise-free parameters w̃, only with
 	// UnlearnRequest.KeepNoiseFree. Never store or publish them (see
@@ -528,11 +529,38 @@ func (r *UnlearnRequest) unlearnConvex(ctx context.Context, rep *reporter, m *on
 	result.CertifiedParameters = len(out.w0)
 	result.PosteriorBound, result.NewtonSteps, result.Start = out.bound.Posterior.Value, out.steps, string(out.start)
 	result.FeatureEngine, result.Residual, result.StepNorm = feats.engine, out.bound.Solver.Residual, unlearn.Distance(out.clean, out.w0)
-	result.HVPs, result.UpdateSeconds, result.Stages, result.Released = out.hvps, out.elapsed.Seconds(), out.stages, out.released
+	result.HVPs, result.UpdateSeconds, result.Stages = out.hvps, out.elapsed.Seconds(), out.stages
+	if result.Released, err = r.fullVector(m, out.certified, out.released); err != nil {
+		return nil, err
+	}
 	if r.KeepNoiseFree {
-		result.NoiseFree = out.clean
+		if result.NoiseFree, err = r.fullVector(m, out.certified, out.clean); err != nil {
+			return nil, err
+		}
 	}
 	return result, nil
+}
+
+// fullVector returns m's trainable parameters (DESIGN.md §2, with the
+// request's Freeze) with the certified ones ps replaced by w: the vector an
+// Evaluator of the model measures.
+func (r *UnlearnRequest) fullVector(m *onnxio.Model, ps []onnxio.Param, w []float64) ([]float64, error) {
+	all, err := m.Params(onnxio.ParamOptions{Freeze: r.Engine.Freeze})
+	if err != nil {
+		return nil, badInput("Engine.Freeze", err)
+	}
+	full, err := m.ParamVector(all)
+	if err != nil {
+		return nil, badInput("Model", err)
+	}
+	for _, p := range ps {
+		for _, q := range all {
+			if q.Name == p.Name {
+				copy(full[q.Offset:q.Offset+q.Size], w[p.Offset:p.Offset+p.Size])
+			}
+		}
+	}
+	return full, nil
 }
 
 // update turns the request into the certified update's inputs.

@@ -16,9 +16,11 @@ type retrainOptions struct {
 	data   dataFlags
 	train  recipeFlags
 
-	Model  string
-	Forget string
-	Out    string
+	Model   string
+	Forget  string
+	Out     string
+	Scope   string
+	GradTol float64
 
 	l2Set, lossSet bool
 }
@@ -50,7 +52,13 @@ integer array of indices, or an .npz with the samples themselves (x, y).
 
 OUT gets the retrained parameters (the graph and everything else unchanged,
 BatchNormalization running statistics included) and the metadata lethe.radius,
-lethe.l2 and lethe.loss.`,
+lethe.l2 and lethe.loss.
+
+--scope head retrains the last affine layer alone, exactly (the reference of
+lethe unlearn --scope head): the frozen backbone's features are computed once
+and the head's strongly convex objective (--l2 μ > 0) is minimised by Newton
+steps from zeros until ‖∇L(w, D_r)‖ ≤ --grad-tol; --scope auto does so for
+every parameter when the convex scope is proven, else trains as --scope full.`,
 		Example: `  lethe retrain constrained.onnx --data mnist:train --forget forget.txt -o retrained.onnx
   lethe retrain model.onnx --data train.npz --forget forget.npy --radius 20 --l2 5e-4 --epochs 10 -o retrained.onnx`,
 		Args: exactArgs(1, "one MODEL"),
@@ -72,6 +80,8 @@ lethe.l2 and lethe.loss.`,
 	f.StringVar(&o.Forget, "forget", "", "samples to leave out: a text file of indices, an .npy of indices, or an .npz with the samples (required)")
 	f.Float64Var(&o.train.Radius, "radius", 0, "ball radius C > 0 (default: the model's lethe.radius metadata)")
 	f.StringVarP(&o.Out, "out", "o", "", "output model (required)")
+	f.StringVar(&o.Scope, "scope", "full", "full (every parameter, with the recipe), head (the last affine layer, exactly) or auto")
+	f.Float64Var(&o.GradTol, "grad-tol", 1e-9, "exact (convex-scope) retrain: stop at this gradient norm")
 	return cmd
 }
 
@@ -101,6 +111,7 @@ func (o *retrainOptions) Run(ctx context.Context) error {
 		Model: o.Model, Data: o.data.data(""), Forget: lethe.Subset{File: o.Forget}, Out: o.Out,
 		Objective: o.engine.objective(o.train.Radius, o.l2Set, o.lossSet),
 		Recipe:    o.train.recipe(o.engine.BatchSize), Engine: o.engine.engine(), Progress: o.global.progress(o.io, "retrain: "),
+		Scope: lethe.Scope(o.Scope), GradTol: o.GradTol,
 	})
 	if err != nil {
 		return trainHint(err)

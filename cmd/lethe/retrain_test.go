@@ -45,7 +45,7 @@ func TestRetrain(t *testing.T) {
 	}
 	if s.N != 8 || s.NForget != 2 || s.NRetained != 6 || !strings.HasPrefix(s.Digest, "sha256:") || s.Params != 26506 ||
 		s.Radius != 4 || s.L2 != 0.001 || s.Loss != "xent" || s.Steps != 15 || s.TrainSeconds <= 0 || s.Seconds < s.TrainSeconds ||
-		s.Recipe != (lethe.Recipe{Optimizer: "adam", LR: 0.01, Schedule: "constant", BatchSize: 6, Epochs: 15, Seed: 0}) {
+		s.Recipe == nil || *s.Recipe != (lethe.Recipe{Optimizer: "adam", LR: 0.01, Schedule: "constant", BatchSize: 6, Epochs: 15, Seed: 0}) {
 		t.Errorf("summary %+v", s)
 	}
 

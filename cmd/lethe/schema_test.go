@@ -147,6 +147,7 @@ func TestJSONSchemas(t *testing.T) {
 	constrained := filepath.Join(dir, "c.onnx")
 	json("constrain", "constrain", 0, "constrain", logreg, "--data", data, "--radius", "50", "--l2", "0.01", "-o", constrained, "-q")
 	json("retrain", "retrain", 0, "retrain", constrained, "--data", data, "--forget", forget, "--epochs", "2", "-o", filepath.Join(dir, "r.onnx"), "-q")
+	json("retrain-convex", "retrain", 0, "retrain", logreg, "--data", data, "--forget", forget, "--scope", "auto", "--l2", "0.01", "-o", filepath.Join(dir, "rc.onnx"), "-q")
 	out, other := filepath.Join(dir, "u.onnx"), filepath.Join(dir, "w.onnx")
 	json("unlearn", "unlearn", 0, unlearnArgs(data, forget, out)...)
 	json("unlearn-convex", "unlearn", 0, slicesWithout(unlearnArgs(data, forget, filepath.Join(dir, "x.onnx")), "--scope", "full")...)

@@ -73,29 +73,24 @@ the data only proves that the budget holds.
 
 --scope chooses what is certified (default auto):
 
-  convex  when the certified parameters enter the output affinely (a linear
-          model, or the last layer over frozen features) and --l2 μ > 0, the
-          retained objective is μ-strongly convex in them: Newton steps
-          (λ = 0) from MODEL's values until the a-posteriori bound
-          ‖w̃ − w̃*‖ ≤ (‖∇L_r(w̃)‖ + rounding margin)/μ is at most --budget
-          (default 1e-4); if --max-newton-steps do not get there, the certified
-          parameters are retrained from zeros until it holds. σ is then small
-          and the model keeps its accuracy. --radius is not needed.
-  head    the convex scope on the last affine layer, everything else frozen:
-          the backbone's features are computed once (by onnxruntime where
-          lethe's engine lacks one of its operators). The guarantee is
-          relative to retraining the head with the backbone fixed; it covers
-          the forget set only if the backbone never saw it.
-  full    every trainable parameter of MODEL, a constrained optimum of the
-          training loss in the ball ‖w‖ ≤ C (see lethe constrain):
-          w̃ = w* − (H + λI)⁻¹ ∇L(w*, D_r) with λ keeping H + λI positive
-          definite (or --lambda, 0 included), solved by conjugate gradient or
-          LiSSA, re-projected onto the ball; the budget is 2C, proven by the
-          trivial bound (the theorem's bound is measured too). On deep
-          networks the noise this needs makes the model useless; the summary
-          says so.
-  auto    convex when the convexity pass proves it for every trainable
-          parameter (after --freeze), else full; the summary says which and why.
+  head    the last affine layer, everything else frozen; the backbone's
+          features are computed once (by onnxruntime where lethe's engine
+          lacks one of its operators). The retained objective is μ-strongly
+          convex in the head (--l2 μ > 0): Newton steps (λ = 0) from MODEL
+          until the a-posteriori bound ‖w̃ − w̃*‖ ≤ (‖∇L_r(w̃)‖ + rounding
+          margin)/μ is at most --budget (default 1e-4), else retraining the
+          head from zeros until it is. σ is small: the model keeps its
+          accuracy. The guarantee is relative to retraining the head with the
+          backbone fixed; it covers the forget set only if the backbone never
+          saw it.
+  full    every trainable parameter of MODEL, a constrained optimum in the
+          ball ‖w‖ ≤ C (see lethe constrain): w̃ = w* − (H + λI)⁻¹ ∇L(w*, D_r),
+          λ keeping H + λI positive definite (or --lambda, 0 included), by
+          conjugate gradient or LiSSA, re-projected onto the ball; the budget
+          is 2C (the trivial bound). On deep networks that noise makes the
+          model useless, and the summary says so.
+  auto    the convex scope (as head, for every parameter after --freeze)
+          when the convexity pass proves it, else full; the summary says why.
 
 Then onnxruntime must reproduce lethe's outputs on OUT on a probe batch, and
 OUT and the certificate are written atomically (nothing is written if a step
