@@ -31,8 +31,8 @@ type Evaluator struct {
 	w0        []float64
 
 	yRetained, yForgotten, yTest, yCanaries []int64
-	original                     *outputs // the reference of the posterior attack, or nil
-	originalPath                 string
+	original                                *outputs // the reference of the posterior attack, or nil
+	originalPath                            string
 }
 
 // outputs are one model's logits on the splits, row-major and classes

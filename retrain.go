@@ -258,7 +258,9 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 	st = rep.start("exact retraining of the certified parameters on D_r", fallbackSteps)
 	noMargin := func(context.Context, []float64) (float64, error) { return 0, nil }
 	res, err := unlearn.NewtonToBudget(ctx, o, w0, unlearn.BudgetOptions{Mu: obj.l2, Budget: tol / obj.l2, Margin: noMargin, MaxSteps: fallbackSteps,
-		Progress: func(p unlearn.BudgetProgress) { st.progress(p.Step, fmt.Sprintf("Newton step %d: ‖∇‖ = %.3g", p.Step, p.Posterior.GradNorm)) }})
+		Progress: func(p unlearn.BudgetProgress) {
+			st.progress(p.Step, fmt.Sprintf("Newton step %d: ‖∇‖ = %.3g", p.Step, p.Posterior.GradNorm))
+		}})
 	if err != nil {
 		return nil, wrapf("retrain", classify("Data", err))
 	}
