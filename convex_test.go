@@ -116,12 +116,22 @@ func TestHeadScopeFreezesTheBackbone(t *testing.T) {
 	data, _, _ := mnistSubset(t, dir, 300)
 	model := testenv.Testdata("models/mlp.onnx")
 	req := convexRequest(t, model, dir, data, "head.onnx")
-	req.Scope = lethe.ScopeHead
+	req.Scope, req.KeepNoiseFree = lethe.ScopeHead, true
 	res, err := lethe.Unlearn(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := res.Certificate
+	// Renoised perturbs the certified coordinates (the last 330: fc3's
+	// weight and bias come last in parameter order) and nothing else.
+	again, err := res.Renoised(0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(again)
+	if !equalFloats(again[:n-330], res.NoiseFree[:n-330]) || equalFloats(again[n-330:], res.NoiseFree[n-330:]) {
+		t.Fatal("Renoised must perturb exactly the certified parameters")
+	}
 	if c.Scope != certify.ScopeConvex || len(c.FrozenParameters.Names) == 0 || c.Features.Engine != certify.FeaturesNative {
 		t.Fatalf("certificate scope %q, frozen %v, features %+v", c.Scope, c.FrozenParameters, c.Features)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -210,6 +211,31 @@ type UnlearnResult struct {
 	// UnlearnRequest.KeepNoiseFree. Never store or publish them (see
 	// KeepNoiseFree).
 	NoiseFree []float64 `json:"-"`
+
+	certified [][2]int // the certified coordinates of Released, as [start, end) ranges
+}
+
+// Renoised returns NoiseFree plus fresh private Gaussian noise of standard
+// deviation sigma on the certified coordinates (every one in the full
+// scope, the certified parameters' in the convex scope): the release the
+// same update would have made with another σ, for privacy–utility curves.
+// It needs UnlearnRequest.KeepNoiseFree. The result is for evaluation: it
+// comes with no certificate.
+func (r *UnlearnResult) Renoised(sigma float64) ([]float64, error) {
+	if r.NoiseFree == nil {
+		return nil, badField("KeepNoiseFree", "Renoised needs the noise-free parameters")
+	}
+	n, err := certify.NewPrivateNoise()
+	if err != nil {
+		return nil, fmt.Errorf("lethe: %w", err)
+	}
+	w := slices.Clone(r.NoiseFree)
+	for _, c := range r.certified {
+		if err := n.Add(w[c[0]:c[1]], sigma); err != nil {
+			return nil, fmt.Errorf("lethe: %w", err)
+		}
+	}
+	return w, nil
 }
 
 // Stage is how long one step of the certified update took.
@@ -388,6 +414,7 @@ func Unlearn(ctx context.Context, req UnlearnRequest) (*UnlearnResult, error) {
 	r.LambdaMin, r.HessianNorm = out.newton.LambdaMin.Value, out.newton.HessianNorm.Value
 	r.Residual, r.StepNorm, r.HVPs = out.newton.Solve.Residual, out.newton.StepNorm, out.newton.HVPs
 	r.UpdateSeconds, r.Stages, r.Released = out.elapsed.Seconds(), out.stages, out.released
+	r.certified = [][2]int{{0, len(out.released)}}
 	if req.KeepNoiseFree {
 		r.NoiseFree = out.clean
 	}
@@ -530,11 +557,11 @@ func (r *UnlearnRequest) unlearnConvex(ctx context.Context, rep *reporter, m *on
 	result.PosteriorBound, result.NewtonSteps, result.Start = out.bound.Posterior.Value, out.steps, string(out.start)
 	result.FeatureEngine, result.Residual, result.StepNorm = feats.engine, out.bound.Solver.Residual, unlearn.Distance(out.clean, out.w0)
 	result.HVPs, result.UpdateSeconds, result.Stages = out.hvps, out.elapsed.Seconds(), out.stages
-	if result.Released, err = r.fullVector(m, out.certified, out.released); err != nil {
+	if result.Released, result.certified, err = r.fullVector(m, out.certified, out.released); err != nil {
 		return nil, err
 	}
 	if r.KeepNoiseFree {
-		if result.NoiseFree, err = r.fullVector(m, out.certified, out.clean); err != nil {
+		if result.NoiseFree, _, err = r.fullVector(m, out.certified, out.clean); err != nil {
 			return nil, err
 		}
 	}
@@ -542,25 +569,27 @@ func (r *UnlearnRequest) unlearnConvex(ctx context.Context, rep *reporter, m *on
 }
 
 // fullVector returns m's trainable parameters (DESIGN.md §2, with the
-// request's Freeze) with the certified ones ps replaced by w: the vector an
-// Evaluator of the model measures.
-func (r *UnlearnRequest) fullVector(m *onnxio.Model, ps []onnxio.Param, w []float64) ([]float64, error) {
+// request's Freeze) with the certified ones ps replaced by w, the vector an
+// Evaluator of the model measures, and the ranges the certified ones occupy.
+func (r *UnlearnRequest) fullVector(m *onnxio.Model, ps []onnxio.Param, w []float64) ([]float64, [][2]int, error) {
 	all, err := m.Params(onnxio.ParamOptions{Freeze: r.Engine.Freeze})
 	if err != nil {
-		return nil, badInput("Engine.Freeze", err)
+		return nil, nil, badInput("Engine.Freeze", err)
 	}
 	full, err := m.ParamVector(all)
 	if err != nil {
-		return nil, badInput("Model", err)
+		return nil, nil, badInput("Model", err)
 	}
+	var ranges [][2]int
 	for _, p := range ps {
 		for _, q := range all {
 			if q.Name == p.Name {
 				copy(full[q.Offset:q.Offset+q.Size], w[p.Offset:p.Offset+p.Size])
+				ranges = append(ranges, [2]int{q.Offset, q.Offset + q.Size})
 			}
 		}
 	}
-	return full, nil
+	return full, ranges, nil
 }
 
 // update turns the request into the certified update's inputs.
