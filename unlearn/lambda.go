@@ -21,12 +21,13 @@ var errFlatKrylov = errors.New("unlearn: H·g = 0: the Krylov space of g shows n
 
 // Stopping rule of krylovLambda: the Ritz value of largest magnitude is
 // converged to lambdaTopTol relative, and the residual bound of the smallest
-// one is below margin·‖Ĥ‖·lambdaLowTol, so that its share of λ is at most a
-// tenth of the margin's; at most lambdaMaxIter steps.
+// one is below margin·‖Ĥ‖·lambdaLowTol, so that its share of λ is at most
+// half the margin's; at most lambdaMaxIter steps. λ needs no more: it is a
+// margin, and the subsample moves ‖Ĥ‖ by more than 1 % anyway.
 const (
 	lambdaTopTol  = 0.01
-	lambdaLowTol  = 0.1
-	lambdaMaxIter = 50
+	lambdaLowTol  = 0.5
+	lambdaMaxIter = 30
 )
 
 // krylovLambda chooses the automatic λ of NewtonOptions.Lambda for a solver

@@ -534,3 +534,38 @@ func TestNewtonAutoLambdaOtherSolvers(t *testing.T) {
 		}
 	}
 }
+
+// TestNewtonCancel: every path of Newton stops on a cancelled context.
+func TestNewtonCancel(t *testing.T) {
+	cs := newConvexSetup()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, opts := range []NewtonOptions{{}, {Spectrum: SpectrumFull}, {Lambda: 0.1}, {Solver: &LiSSA{}}} {
+		if _, err := Newton(ctx, cs.retained, cs.wStar, opts); !errors.Is(err, context.Canceled) {
+			t.Errorf("%v/%T: err = %v, want context.Canceled", opts.Spectrum, opts.Solver, err)
+		}
+	}
+}
+
+// TestNewtonAutoLambdaGivenCG: a *CG given to the default path keeps its
+// MaxIter and Progress and, when it sets Tol, stops on that relative
+// residual instead of StepTol.
+func TestNewtonAutoLambdaGivenCG(t *testing.T) {
+	cs := newConvexSetup()
+	calls := 0
+	progress := func(SolveProgress) { calls++ }
+	res, err := Newton(context.Background(), cs.retained, cs.wStar, NewtonOptions{Solver: &CG{Tol: 1e-10, Progress: progress}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Solve.Method != methodLanczosCG || res.Solve.RelResidual > 1e-10 || calls != res.Solve.Iterations {
+		t.Errorf("Tol 1e-10: %+v, %d progress calls", res.Solve, calls)
+	}
+	loose, err := Newton(context.Background(), cs.retained, cs.wStar, NewtonOptions{Solver: &CG{MaxIter: 500}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loose.RelStepError > DefaultStepTol || loose.Solve.Iterations >= res.Solve.Iterations {
+		t.Errorf("no Tol: step error %v after %d iterations (Tol 1e-10: %d)", loose.RelStepError, loose.Solve.Iterations, res.Solve.Iterations)
+	}
+}
