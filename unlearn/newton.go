@@ -364,6 +364,9 @@ func Newton(ctx context.Context, retained Objective, w []float64, opts NewtonOpt
 		rule := cgRule{stepTol: opts.StepTol}
 		if isCG {
 			rule.tol, rule.maxIter, rule.progress = cg.Tol, cg.MaxIter, cg.Progress
+			if cg.Tol > 0 {
+				rule.stepTol = 0
+			}
 		}
 		if rule.tol == 0 && rule.stepTol == 0 {
 			rule.stepTol = DefaultStepTol
