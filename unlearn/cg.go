@@ -30,18 +30,23 @@ type CG struct {
 	Progress func(SolveProgress)
 }
 
+// defaults returns Tol and MaxIter with their defaults filled in.
+func (s *CG) defaults() (tol float64, maxIter int) {
+	tol, maxIter = s.Tol, s.MaxIter
+	if tol <= 0 {
+		tol = 1e-6
+	}
+	if maxIter <= 0 {
+		maxIter = 200
+	}
+	return tol, maxIter
+}
+
 // Solve implements Solver.
 func (s *CG) Solve(ctx context.Context, p Problem, g []float64) ([]float64, SolveStats, error) {
 	checkLen(p.W, p.Obj)
 	checkLen(g, p.Obj)
-	tol := s.Tol
-	if tol <= 0 {
-		tol = 1e-6
-	}
-	maxIter := s.MaxIter
-	if maxIter <= 0 {
-		maxIter = 200
-	}
+	tol, maxIter := s.defaults()
 	n := len(g)
 	st := SolveStats{Method: "cg", Repetitions: 1}
 	var c counter

@@ -69,6 +69,7 @@ func (s *Dense) Solve(ctx context.Context, p Problem, g []float64) ([]float64, S
 		if es.Factorize(a, false) {
 			lmin = es.Values(nil)[0] - p.Lambda
 		}
+		st.HVPs, st.SampleHVPs = c.calls, c.samples
 		return nil, st, &IndefiniteError{Lambda: p.Lambda, LambdaMin: lmin}
 	}
 	var uv mat.VecDense

@@ -50,6 +50,8 @@ const (
 	streamLissa
 	streamLipschitz
 	streamTrain
+	streamSubsample
+	streamLissaScale
 )
 
 func newRand(seed, stream uint64) *rand.Rand {

@@ -13,14 +13,16 @@ type Problem struct {
 	Obj    Objective
 	W      []float64
 	Lambda float64
-	// HessianNorm is an optional estimate of ‖H‖₂ (0 = unknown). LiSSA uses it
-	// to choose its scale instead of running its own power iteration.
+	// HessianNorm is an optional estimate of ‖H‖₂ (0 = unknown). LiSSA's
+	// automatic scale is at least twice ‖H‖ + |λ| when it is given.
 	HessianNorm float64
 }
 
 // SolveStats reports the cost and the accuracy of a solve.
 type SolveStats struct {
-	// Method is "cg", "lissa" or "dense".
+	// Method is "cg", "lissa", "dense", or "cg-lanczos" for the conjugate
+	// gradient solve of Newton's default path (its Lanczos form, which
+	// chooses λ as it goes).
 	Method string
 	// Iterations is the number of CG iterations, the LiSSA depth t of each
 	// repetition, or the number of HVPs used to build the dense Hessian.
@@ -33,8 +35,12 @@ type SolveStats struct {
 	// SampleHVPs counts per-sample HVPs (a full-data HVP counts Len()): the
 	// cost measure that makes mini-batch and full-data methods comparable.
 	SampleHVPs int
-	// Scale is the LiSSA scale s (0 for other methods).
+	// Scale is the LiSSA scale s (0 for other methods), the final one if
+	// LiSSA restarted.
 	Scale float64
+	// Restarts is the number of times LiSSA started over with a scale four
+	// times larger after a divergence (0 for other methods).
+	Restarts int
 	// Residual is ρ = ‖(H + λI)u − g‖₂, measured with full-data HVPs.
 	Residual float64
 	// RelResidual is ρ/‖g‖ (0 when g = 0).

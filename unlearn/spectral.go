@@ -41,6 +41,9 @@ type SpectralEstimate struct {
 	Converged bool
 	// HVPs is the number of full-data Hessian-vector products used.
 	HVPs int
+	// Skipped, when not empty, says why the quantity was not estimated; the
+	// other fields are then zero and carry no meaning.
+	Skipped string
 }
 
 // Reorthogonalization selects how Lanczos keeps its basis orthogonal.
@@ -84,6 +87,12 @@ type SpectralOptions struct {
 	Shift float64
 	// Reorthogonalization is used by Lanczos only.
 	Reorthogonalization Reorthogonalization
+	// StopAtNegative (Lanczos only) stops at the first Ritz vector whose
+	// explicitly computed Rayleigh quotient is negative, for callers to whom
+	// only the sign of λ_min matters: a Rayleigh quotient is ≥ λ_min, so one
+	// negative value proves λ_min < 0. The estimate is then that Rayleigh
+	// quotient, an upper bound on λ_min, usually not converged.
+	StopAtNegative bool
 }
 
 func (o SpectralOptions) defaults() SpectralOptions {
@@ -161,14 +170,16 @@ func powerIteration(ctx context.Context, op linop, n int, opts SpectralOptions) 
 // random start vector with full or selective reorthogonalization.
 //
 // The iteration stops when the Ritz residual bound β_k·|s_k| of the smallest
-// Ritz value falls below Tol·max|θ_i|, or after MaxIter steps. The result is
-// then computed explicitly, with one more HVP: y is the (normalized) Ritz
-// vector, Value = Eigenvalue = yᵀ(H + σI)y and Residual = ‖(H + σI)y − Value·y‖.
-// So some eigenvalue of H + σI lies within Residual of Value, and, Value being
-// a Rayleigh quotient, Value ≥ λ_min: the estimate can only err upwards (too
-// optimistic), by at most Residual once the Krylov space has reached the bottom
-// of the spectrum. Converged reports Residual ≤ Tol·max|θ_i|.
-// The basis is kept in memory: up to MaxIter vectors of length Dim().
+// Ritz value falls below Tol·max|θ_i|, or after MaxIter steps, or, with
+// StopAtNegative, as soon as a Ritz vector with a negative Rayleigh quotient
+// is found. The result is then computed explicitly, with one more HVP: y is
+// the (normalized) Ritz vector, Value = Eigenvalue = yᵀ(H + σI)y and Residual
+// = ‖(H + σI)y − Value·y‖. So some eigenvalue of H + σI lies within Residual
+// of Value, and, Value being a Rayleigh quotient, Value ≥ λ_min: the estimate
+// can only err upwards (too optimistic), by at most Residual once the Krylov
+// space has reached the bottom of the spectrum. Converged reports Residual ≤
+// Tol·max|θ_i|. The basis is kept in memory: up to MaxIter vectors of length
+// Dim().
 //
 // If the context is cancelled, Lanczos returns the estimate so far (the
 // current smallest Ritz value and its bound) and the context's error.
@@ -176,9 +187,31 @@ func Lanczos(ctx context.Context, obj Objective, w []float64, opts SpectralOptio
 	checkLen(w, obj)
 	opts = opts.defaults()
 	var c counter
-	est, _, err := lanczos(ctx, hessianOp(obj, w, opts.Shift, &c), obj.Dim(), opts)
-	est.HVPs = c.calls
-	return est, err
+	lo, _, _, err := lanczos(ctx, hessianOp(obj, w, opts.Shift, &c), obj.Dim(), opts, false)
+	lo.HVPs = c.calls
+	return lo, err
+}
+
+// LanczosExtremes estimates both ends of the spectrum of H + σI from one
+// Lanczos run (options and start vector as in Lanczos): lambdaMin exactly as
+// Lanczos reports it, and norm, the estimate of ‖H + σI‖₂ = max(λ_max,
+// −λ_min), from the Ritz value of largest magnitude. The run stops when both
+// ends have converged (or as Lanczos does with StopAtNegative, or after
+// MaxIter steps); the largest Ritz value converges much faster than power
+// iteration, which needs ratio-of-eigenvalues many steps per digit.
+//
+// norm.Value is |θ| for the Rayleigh quotient θ = yᵀ(H + σI)y of the
+// explicitly formed Ritz vector y of that Ritz value (one more HVP), so,
+// like power iteration, it approaches ‖H + σI‖ from below; Eigenvalue is θ
+// and Residual ‖(H + σI)y − θy‖. Both estimates come from the same run: its
+// HVPs are counted once, in lambdaMin.HVPs (norm.HVPs is 0).
+func LanczosExtremes(ctx context.Context, obj Objective, w []float64, opts SpectralOptions) (lambdaMin, norm SpectralEstimate, err error) {
+	checkLen(w, obj)
+	opts = opts.defaults()
+	var c counter
+	lambdaMin, norm, _, err = lanczos(ctx, hessianOp(obj, w, opts.Shift, &c), obj.Dim(), opts, true)
+	lambdaMin.HVPs = c.calls
+	return lambdaMin, norm, err
 }
 
 // krylov is the state of a Lanczos run: the basis q_1..q_k and the tridiagonal
@@ -188,87 +221,132 @@ type krylov struct {
 	alpha, beta []float64
 }
 
-func lanczos(ctx context.Context, op linop, n int, opts SpectralOptions) (SpectralEstimate, *krylov, error) {
-	est := SpectralEstimate{Method: "lanczos (" + opts.Reorthogonalization.String() + ")", Tol: opts.Tol}
-	kr := &krylov{}
+// extend appends the unit vector q to the basis, applies op to it and
+// orthogonalizes the result against the basis (twice, "twice is enough") or,
+// with selective reorthogonalization, against the last two vectors and the
+// converged Ritz vectors good. It appends α_k = q_kᵀAq_k and returns the
+// unnormalized next vector r and β_k = ‖r‖ (not yet appended: the caller
+// decides whether the run goes on).
+func (kr *krylov) extend(op linop, q []float64, reorth Reorthogonalization, good [][]float64) ([]float64, float64, error) {
+	j := len(kr.basis)
+	kr.basis = append(kr.basis, q)
+	r := make([]float64, len(q))
+	if err := op(r, q); err != nil {
+		kr.basis = kr.basis[:j]
+		return nil, 0, err
+	}
+	a := floats.Dot(q, r)
+	floats.AddScaled(r, -a, q)
+	if j > 0 {
+		floats.AddScaled(r, -kr.beta[j-1], kr.basis[j-1])
+	}
+	switch reorth {
+	case FullReorthogonalization:
+		for pass := 0; pass < 2; pass++ {
+			for i, qi := range kr.basis {
+				h := floats.Dot(qi, r)
+				floats.AddScaled(r, -h, qi)
+				if i == j {
+					a += h
+				}
+			}
+		}
+	case SelectiveReorthogonalization:
+		// Local reorthogonalization against the last two vectors, plus the
+		// converged Ritz vectors.
+		for _, i := range []int{j, j - 1} {
+			if i >= 0 {
+				h := floats.Dot(kr.basis[i], r)
+				floats.AddScaled(r, -h, kr.basis[i])
+				if i == j {
+					a += h
+				}
+			}
+		}
+		for _, y := range good {
+			floats.AddScaled(r, -floats.Dot(y, r), y)
+		}
+	default:
+		panic("unlearn: unknown reorthogonalization")
+	}
+	if !isFinite(a) {
+		kr.basis = kr.basis[:j]
+		return nil, 0, errors.New("non-finite Hessian-vector product")
+	}
+	kr.alpha = append(kr.alpha, a)
+	return r, Norm(r), nil
+}
+
+// breakdown reports whether β is zero to rounding for a T of norm tnorm: the
+// Krylov space is then invariant and its Ritz values are eigenvalues.
+func breakdown(b, tnorm, a float64, n int) bool {
+	const eps = 0x1p-52
+	return b <= eps*math.Max(tnorm, math.Abs(a))*math.Sqrt(float64(n))
+}
+
+// lanczos runs the Lanczos process from a random start vector and returns the
+// explicit estimate of λ_min and, if both, of the norm (the Ritz value of
+// largest magnitude); otherwise hi is zero.
+func lanczos(ctx context.Context, op linop, n int, opts SpectralOptions, both bool) (lo, hi SpectralEstimate, kr *krylov, err error) {
+	method := "lanczos (" + opts.Reorthogonalization.String() + ")"
+	lo = SpectralEstimate{Method: method, Tol: opts.Tol}
+	if both {
+		hi = SpectralEstimate{Method: method + ", largest |Ritz value|", Tol: opts.Tol}
+	}
+	kr = &krylov{}
 	if n == 0 {
-		est.Converged = true
-		return est, kr, nil
+		lo.Converged, hi.Converged = true, both
+		return lo, hi, kr, nil
 	}
 	m := min(opts.MaxIter, n)
-	const eps = 0x1p-52
 	var (
 		good  [][]float64 // converged Ritz vectors (selective)
 		goodV []float64   // their Ritz values
 	)
+	var vals []float64
+	explicitAt := -1 // the step at which lo was last computed explicitly
 	q := make([]float64, n)
 	randomUnit(newRand(opts.Seed, streamLanczos), q)
 	for j := 0; j < m; j++ {
 		if err := ctx.Err(); err != nil {
-			return est, kr, err
+			return lo, hi, kr, err
 		}
-		kr.basis = append(kr.basis, q)
-		r := make([]float64, n)
-		if err := op(r, q); err != nil {
-			return est, kr, fmt.Errorf("unlearn: lanczos step %d: %w", j+1, err)
+		r, b, err := kr.extend(op, q, opts.Reorthogonalization, good)
+		if err != nil {
+			return lo, hi, kr, fmt.Errorf("unlearn: lanczos step %d: %w", j+1, err)
 		}
-		est.Iterations = j + 1
-		a := floats.Dot(q, r)
-		floats.AddScaled(r, -a, q)
-		if j > 0 {
-			floats.AddScaled(r, -kr.beta[j-1], kr.basis[j-1])
-		}
-		switch opts.Reorthogonalization {
-		case FullReorthogonalization:
-			for pass := 0; pass < 2; pass++ {
-				for i, qi := range kr.basis {
-					h := floats.Dot(qi, r)
-					floats.AddScaled(r, -h, qi)
-					if i == j {
-						a += h
-					}
-				}
-			}
-		case SelectiveReorthogonalization:
-			// Local reorthogonalization against the last two vectors, plus the
-			// converged Ritz vectors.
-			for _, i := range []int{j, j - 1} {
-				if i >= 0 {
-					h := floats.Dot(kr.basis[i], r)
-					floats.AddScaled(r, -h, kr.basis[i])
-					if i == j {
-						a += h
-					}
-				}
-			}
-			for _, y := range good {
-				floats.AddScaled(r, -floats.Dot(y, r), y)
-			}
-		default:
-			panic("unlearn: unknown reorthogonalization")
-		}
-		if !isFinite(a) {
-			return est, kr, fmt.Errorf("unlearn: lanczos step %d: non-finite Hessian-vector product", j+1)
-		}
-		kr.alpha = append(kr.alpha, a)
-		b := Norm(r)
-		vals, last, ok := tridiagEigen(kr.alpha, kr.beta)
+		lo.Iterations, hi.Iterations = j+1, j+1
+		var last []float64
+		var ok bool
+		vals, last, ok = tridiagEigen(kr.alpha, kr.beta)
 		if !ok {
-			return est, kr, errors.New("unlearn: lanczos: tridiagonal eigenvalue iteration failed")
+			return lo, hi, kr, errors.New("unlearn: lanczos: tridiagonal eigenvalue iteration failed")
 		}
-		tnorm := math.Max(math.Abs(vals[0]), math.Abs(vals[len(vals)-1]))
-		est.Value, est.Eigenvalue = vals[0], vals[0]
-		est.Residual = b * math.Abs(last[0])
-		// Breakdown (b ≈ 0): the Krylov space is invariant, so its Ritz values
-		// are eigenvalues; with a random start it holds every eigenvalue whose
-		// eigenspace the start vector touched, i.e. all of them.
-		tiny := eps * math.Max(tnorm, math.Abs(a)) * math.Sqrt(float64(n))
-		if est.Residual <= opts.Tol*tnorm || b <= tiny || j+1 == n {
+		k := len(vals)
+		tnorm := math.Max(math.Abs(vals[0]), math.Abs(vals[k-1]))
+		lo.Value, lo.Eigenvalue, lo.Residual = vals[0], vals[0], b*math.Abs(last[0])
+		top := k - 1
+		if -vals[0] > vals[k-1] {
+			top = 0
+		}
+		hi.Value, hi.Eigenvalue, hi.Residual = math.Abs(vals[top]), vals[top], b*math.Abs(last[top])
+		converged := lo.Residual <= opts.Tol*tnorm && (!both || hi.Residual <= opts.Tol*tnorm)
+		stop := breakdown(b, tnorm, kr.alpha[j], n) || j+1 == n
+		if !stop && !converged && opts.StopAtNegative && vals[0] < 0 && j+1 < m {
+			// One negative Ritz value proves λ_min < 0 once its Rayleigh
+			// quotient is confirmed explicitly; rounding could leave it ≥ 0.
+			if lo, err = ritzEstimate(op, kr, lo, 0); err != nil {
+				return lo, hi, kr, err
+			}
+			explicitAt = j
+			stop = lo.Value < 0
+		}
+		if stop || converged {
 			break
 		}
 		if opts.Reorthogonalization == SelectiveReorthogonalization {
 			r, b = selectiveOrth(kr.basis, kr.alpha, kr.beta, vals, last, b, r, &good, &goodV, tnorm)
-			if b <= tiny {
+			if breakdown(b, tnorm, kr.alpha[j], n) {
 				break
 			}
 		}
@@ -276,12 +354,32 @@ func lanczos(ctx context.Context, op linop, n int, opts SpectralOptions) (Spectr
 		floats.Scale(1/b, r)
 		q = r
 	}
-	return ritzEstimate(op, kr, est)
+	if explicitAt != len(kr.alpha)-1 {
+		if lo, err = ritzEstimate(op, kr, lo, 0); err != nil {
+			return lo, hi, kr, err
+		}
+	}
+	if both {
+		k := len(kr.alpha)
+		top := k - 1
+		if -vals[0] > vals[k-1] {
+			top = 0
+		}
+		if top == 0 {
+			hi.Value, hi.Eigenvalue, hi.Residual = math.Abs(lo.Value), lo.Value, lo.Residual
+			hi.Converged = lo.Converged
+		} else if hi, err = ritzEstimate(op, kr, hi, top); err != nil {
+			return lo, hi, kr, err
+		} else {
+			hi.Value = math.Abs(hi.Eigenvalue)
+		}
+	}
+	return lo, hi, kr, nil
 }
 
 // ritzEstimate replaces the running estimate by the explicit one: the Rayleigh
-// quotient and residual of the Ritz vector of the smallest Ritz value.
-func ritzEstimate(op linop, kr *krylov, est SpectralEstimate) (SpectralEstimate, *krylov, error) {
+// quotient and residual of the Ritz vector of the i-th smallest Ritz value.
+func ritzEstimate(op linop, kr *krylov, est SpectralEstimate, i int) (SpectralEstimate, error) {
 	k := len(kr.alpha)
 	t := mat.NewSymDense(k, nil)
 	for i := 0; i < k; i++ {
@@ -292,7 +390,7 @@ func ritzEstimate(op linop, kr *krylov, est SpectralEstimate) (SpectralEstimate,
 	}
 	var es mat.EigenSym
 	if !es.Factorize(t, true) {
-		return est, kr, errors.New("unlearn: lanczos: eigendecomposition of T failed")
+		return est, errors.New("unlearn: lanczos: eigendecomposition of T failed")
 	}
 	vals := es.Values(nil)
 	tnorm := math.Max(math.Abs(vals[0]), math.Abs(vals[k-1]))
@@ -300,19 +398,19 @@ func ritzEstimate(op linop, kr *krylov, est SpectralEstimate) (SpectralEstimate,
 	es.VectorsTo(&s)
 	n := len(kr.basis[0])
 	y := make([]float64, n)
-	for i := 0; i < k; i++ {
-		floats.AddScaled(y, s.At(i, 0), kr.basis[i])
+	for l := 0; l < k; l++ {
+		floats.AddScaled(y, s.At(l, i), kr.basis[l])
 	}
 	floats.Scale(1/Norm(y), y)
 	ay := make([]float64, n)
 	if err := op(ay, y); err != nil {
-		return est, kr, fmt.Errorf("unlearn: lanczos ritz vector: %w", err)
+		return est, fmt.Errorf("unlearn: lanczos ritz vector: %w", err)
 	}
 	theta := floats.Dot(y, ay)
 	floats.AddScaled(ay, -theta, y)
 	est.Value, est.Eigenvalue, est.Residual = theta, theta, Norm(ay)
 	est.Converged = est.Residual <= est.Tol*tnorm
-	return est, kr, nil
+	return est, nil
 }
 
 // selectiveOrth finds Ritz pairs that have converged to √ε·‖T‖ and are not yet

@@ -274,7 +274,7 @@ func TestLanczosBasis(t *testing.T) {
 		{SelectiveReorthogonalization, 1e-7},
 	} {
 		for _, iters := range []int{20, 120} {
-			est, kr, err := lanczos(context.Background(), op, 200, SpectralOptions{MaxIter: iters, Tol: 1e-300, Seed: 5, Reorthogonalization: tc.reorth}.defaults())
+			est, _, kr, err := lanczos(context.Background(), op, 200, SpectralOptions{MaxIter: iters, Tol: 1e-300, Seed: 5, Reorthogonalization: tc.reorth}.defaults(), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -334,4 +334,173 @@ func dotSlices(a, b []float64) float64 {
 		s += a[i] * b[i]
 	}
 	return s
+}
+
+// TestLanczosExtremes: one Lanczos run estimates both λ_min and ‖H‖, compared
+// with a dense eigendecomposition, in fewer HVPs than power iteration plus
+// Lanczos.
+func TestLanczosExtremes(t *testing.T) {
+	for _, tc := range spectralCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := singleQuad(tc.a)
+			w := make([]float64, obj.p)
+			eig := eigenvalues(tc.a)
+			norm := math.Max(-eig[0], eig[len(eig)-1])
+			opts := SpectralOptions{MaxIter: 300, Tol: 1e-10, Seed: 3}
+			lo, hi, err := LanczosExtremes(context.Background(), obj, w, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("λ_min %.10g ≈ %.10g (res %.2g), ‖H‖ %.10g ≈ %.10g (θ %.4g, res %.2g), %d iterations, %d HVPs",
+				eig[0], lo.Value, lo.Residual, norm, hi.Value, hi.Eigenvalue, hi.Residual, lo.Iterations, lo.HVPs)
+			if !lo.Converged || !hi.Converged {
+				t.Fatalf("not converged: %+v %+v", lo, hi)
+			}
+			// Rayleigh quotients: λ_min from above, ‖H‖ from below (rounding
+			// 1e-12 for spectra of size ≤ 4).
+			if lo.Value < eig[0]-1e-12 || lo.Value-eig[0] > lo.Residual+1e-11 {
+				t.Errorf("λ_min estimate %v, want %v within %v", lo.Value, eig[0], lo.Residual)
+			}
+			if hi.Value > norm+1e-12 || norm-hi.Value > hi.Residual+1e-11 || math.Abs(hi.Eigenvalue) != hi.Value {
+				t.Errorf("norm estimate %+v, want %v", hi, norm)
+			}
+			// Both ends from one run: its steps plus at most two explicit
+			// Ritz residuals, counted once.
+			if hi.HVPs != 0 || hi.Iterations != lo.Iterations || lo.HVPs > lo.Iterations+2 {
+				t.Errorf("HVPs %d + %d for %d iterations", lo.HVPs, hi.HVPs, lo.Iterations)
+			}
+			pw, err := PowerIteration(context.Background(), obj, w, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := Lanczos(context.Background(), obj, w, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("separately: power iteration %d HVPs (converged %v), Lanczos %d HVPs", pw.HVPs, pw.Converged, l.HVPs)
+			if lo.HVPs > pw.HVPs+l.HVPs {
+				t.Errorf("one run took %d HVPs, two took %d", lo.HVPs, pw.HVPs+l.HVPs)
+			}
+		})
+	}
+}
+
+// TestLanczosStopAtNegative: when only the sign of λ_min matters, Lanczos
+// stops at the first Ritz vector with a negative explicit Rayleigh quotient,
+// which is an upper bound on λ_min; without negative eigenvalues it runs to
+// convergence as usual.
+func TestLanczosStopAtNegative(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(17, 18))
+	eig := make([]float64, 200)
+	for i := range eig {
+		eig[i] = 0.01 + 2*rnd.Float64()
+	}
+	eig[0] = -0.02 // one small negative eigenvalue inside a dense spectrum
+	obj := singleQuad(symWithSpectrum(rnd, eig))
+	w := make([]float64, obj.p)
+	opts := SpectralOptions{MaxIter: 200, Tol: 1e-8, Seed: 6}
+	full, err := Lanczos(context.Background(), obj, w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.StopAtNegative = true
+	sign, err := Lanczos(context.Background(), obj, w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("to tolerance: %.6g in %d HVPs; sign only: %.6g in %d HVPs", full.Value, full.HVPs, sign.Value, sign.HVPs)
+	// The explicit Rayleigh quotient is negative and, like every Rayleigh
+	// quotient, at least λ_min (to rounding).
+	if !(sign.Value < 0) || sign.Value < -0.02-1e-12 || sign.HVPs >= full.HVPs {
+		t.Errorf("sign-only estimate %+v (full %+v)", sign, full)
+	}
+	// No negative eigenvalue: the option changes nothing.
+	eig[0] = 0.005
+	obj = singleQuad(symWithSpectrum(rnd, eig))
+	opts.StopAtNegative = false
+	a, _ := Lanczos(context.Background(), obj, w, opts)
+	opts.StopAtNegative = true
+	b, _ := Lanczos(context.Background(), obj, w, opts)
+	if a != b || !(b.Value > 0) {
+		t.Errorf("positive definite: %+v vs %+v", a, b)
+	}
+}
+
+// TestTridiagSolve checks the LDLᵀ solve of (T + σI)y = r·e_1 against a
+// dense solve, and that it refuses an indefinite T + σI.
+func TestTridiagSolve(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(19, 20))
+	for _, n := range []int{1, 2, 7, 40} {
+		alpha := make([]float64, n)
+		beta := make([]float64, n) // one extra entry, ignored
+		a := mat.NewSymDense(n, nil)
+		for i := range alpha {
+			alpha[i] = rnd.NormFloat64()
+			a.SetSym(i, i, alpha[i])
+			beta[i] = rnd.NormFloat64()
+			if i+1 < n {
+				a.SetSym(i, i+1, beta[i])
+			}
+		}
+		lo := eigenvalues(a)[0]
+		shift := 0.5 - lo // T + σI has λ_min = 0.5
+		y := make([]float64, n)
+		if !tridiagSolve(alpha, beta, shift, 3, y) {
+			t.Fatalf("n=%d: positive definite system refused", n)
+		}
+		rhs := make([]float64, n)
+		rhs[0] = 3
+		want := denseSolve(a, shift, rhs)
+		// Cholesky and LDLᵀ are both backward stable; cond ≤ ~20 here.
+		if d := Distance(y, want); d > 1e-12*Norm(want) {
+			t.Errorf("n=%d: off by %g", n, d)
+		}
+		if n > 1 && tridiagSolve(alpha, beta, -0.5-lo, 3, y) {
+			t.Errorf("n=%d: indefinite system accepted", n)
+		}
+	}
+}
+
+// TestKrylovLambda: the subsample run uses the samples drawn from the seed,
+// its Ritz values lie in the subsample Hessian's spectrum, and it stops by
+// its rule.
+func TestKrylovLambda(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(21, 22))
+	eig := make([]float64, 30)
+	for i := range eig {
+		eig[i] = -0.3 + 4*float64(i)/29
+	}
+	q := newQuad(rnd, symWithSpectrum(rnd, eig), 60, 0.5)
+	w := make([]float64, 30)
+	g := make([]float64, 30)
+	for i := range g {
+		g[i] = rnd.NormFloat64()
+	}
+	const margin, samples, seed = 0.01, 25, 4
+	lambda, spec, c, err := krylovLambda(context.Background(), q, w, g, margin, samples, SpectralOptions{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := mat.NewSymDense(30, nil)
+	for _, i := range newRand(seed, streamSubsample).Perm(q.Len())[:samples] {
+		hs.AddSym(hs, q.a[i])
+	}
+	hs.ScaleSym(1.0/samples, hs)
+	es := eigenvalues(hs)
+	t.Logf("λ = %.4g, Ritz [%.4g ± %.2g, %.4g ± %.2g] of H_S's [%.4g, %.4g] (H's [%.4g, %.4g]), %d steps",
+		lambda, spec.Lowest, spec.LowestResidual, spec.Highest, spec.HighestResidual, es[0], es[29], eig[0], eig[29], spec.Dim)
+	// Rayleigh quotients of H_S: inside its spectrum (rounding 1e-12).
+	if spec.Lowest < es[0]-1e-12 || spec.Highest > es[29]+1e-12 {
+		t.Errorf("Ritz range outside the subsample's spectrum")
+	}
+	top := math.Max(spec.Highest, -spec.Lowest)
+	if !(spec.HighestResidual <= lambdaTopTol*top && spec.LowestResidual <= lambdaLowTol*margin*top) && spec.Dim < 30 {
+		t.Errorf("stopped before its rule: %+v", spec)
+	}
+	if lambda != autoLambda(margin, top, spec.Lowest, spec.LowestResidual) || spec.Samples != samples {
+		t.Errorf("λ %v, spec %+v", lambda, spec)
+	}
+	if c.calls != spec.Dim || c.samples != spec.Dim*samples {
+		t.Errorf("counted %+v for %d steps", c, spec.Dim)
+	}
 }

@@ -90,3 +90,41 @@ func tridiagEigen(alpha, beta []float64) (vals, last []float64, ok bool) {
 	}
 	return vals, last, true
 }
+
+// tridiagSolve solves (T + shift·I)y = rhs·e_1 for the symmetric tridiagonal
+// T with diagonal alpha and off-diagonal beta (length len(alpha) − 1, or
+// more: the extra entries are ignored), writing y. It factors T + shift·I =
+// LDLᵀ without pivoting, which is backward stable when the matrix is positive
+// definite; ok is false if a pivot is not positive, which proves that it is
+// not.
+func tridiagSolve(alpha, beta []float64, shift, rhs float64, y []float64) (ok bool) {
+	k := len(alpha)
+	if len(y) != k || len(beta) < k-1 {
+		panic(errDim)
+	}
+	if k == 0 {
+		return true
+	}
+	// d holds the pivots, l the multipliers (l[i] couples i and i+1); y holds
+	// the forward substitution first.
+	d := make([]float64, k)
+	l := make([]float64, k)
+	d[0] = alpha[0] + shift
+	y[0] = rhs
+	for i := 0; i+1 < k; i++ {
+		if !(d[i] > 0) {
+			return false
+		}
+		l[i] = beta[i] / d[i]
+		d[i+1] = alpha[i+1] + shift - l[i]*beta[i]
+		y[i+1] = -l[i] * y[i]
+	}
+	if !(d[k-1] > 0) {
+		return false
+	}
+	y[k-1] /= d[k-1]
+	for i := k - 2; i >= 0; i-- {
+		y[i] = y[i]/d[i] - l[i]*y[i+1]
+	}
+	return true
+}
