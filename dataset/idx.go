@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -119,9 +120,12 @@ func readIdx(path string, limit int64) ([]int, []byte, error) {
 	for i := range dims {
 		dims[i] = int(binary.BigEndian.Uint32(raw[4*i:]))
 	}
-	total := int64(1)
+	total := int64(0) // an empty dimension makes the array empty
+	if !slices.Contains(dims, 0) {
+		total = 1
+	}
 	for _, d := range dims {
-		if d > 0 && total > limit/int64(d) {
+		if total > 0 && total > limit/int64(d) {
 			return nil, nil, &LimitError{File: path, What: fmt.Sprintf("idx data of dimensions %v", dims), Size: satMul(total, int64(d)), Limit: limit}
 		}
 		total *= int64(d)
