@@ -5,6 +5,7 @@ TAGS ?= openblas
 GO ?= go
 GOFLAGS_TAGS := -tags=$(TAGS)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
 # Fuzzing: every parser of untrusted bytes has a target, package/FuzzName.
 # `make fuzz` runs each for FUZZTIME, one after another; `make test` runs each
 # for FUZZTIME_TEST executions. The issue's long mode is `make fuzz
