@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lethe-ml/lethe/internal/testenv"
 )
 
 func TestSignVerifyRoundTrip(t *testing.T) {
@@ -149,9 +151,7 @@ func TestKeyFiles(t *testing.T) {
 // string, as the Sign documentation promises.
 func TestOpenSSLInterop(t *testing.T) {
 	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed")
-	}
+	testenv.Missing(t, "openssl (Debian package openssl)", err)
 	dir := t.TempDir()
 	privPath, pubPath := filepath.Join(dir, "k.pem"), filepath.Join(dir, "k.pub")
 	for _, args := range [][]string{
@@ -159,7 +159,7 @@ func TestOpenSSLInterop(t *testing.T) {
 		{"pkey", "-in", privPath, "-pubout", "-out", pubPath},
 	} {
 		if out, err := exec.Command(openssl, args...).CombinedOutput(); err != nil {
-			t.Skipf("openssl %s: %v: %s", args[0], err, out)
+			t.Fatalf("openssl %s: %v: %s", args[0], err, out)
 		}
 	}
 	priv, err := LoadPrivateKey(privPath)
@@ -176,8 +176,12 @@ func TestOpenSSLInterop(t *testing.T) {
 	digest, _ := c.Digest()
 	sig, _ := base64.StdEncoding.DecodeString(c.Signature.Value)
 	msgPath, sigPath := filepath.Join(dir, "msg"), filepath.Join(dir, "sig")
-	os.WriteFile(msgPath, []byte(digest), 0o644)
-	os.WriteFile(sigPath, sig, 0o644)
+	if err := os.WriteFile(msgPath, []byte(digest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sigPath, sig, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out, err := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-inkey", pubPath, "-rawin", "-in", msgPath, "-sigfile", sigPath).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Signature Verified Successfully") {
 		t.Errorf("openssl pkeyutl -verify: %v: %s", err, out)

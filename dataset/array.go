@@ -136,13 +136,17 @@ func (a *array) scanRows(fn func(i int, row []byte) error) error {
 }
 
 // labels reads the array as a label vector (shape [N] or [N, 1]) and checks
-// every label: an integer ≥ 0, below numClasses when that is positive.
-func (a *array) labels(numClasses int) ([]int64, error) {
+// every label: an integer ≥ 0, below numClasses when that is positive. The
+// labels, as int64, may take at most limit bytes.
+func (a *array) labels(numClasses int, limit int64) ([]int64, error) {
 	if !a.dt.isLabel() {
 		return nil, fmt.Errorf("dataset: %s: labels must be integers, got %s", a.name, a.dt.name())
 	}
 	if len(a.shape) > 2 || a.rowElems != 1 {
 		return nil, fmt.Errorf("dataset: %s: labels must have shape [N] (or [N, 1]), got %v", a.name, a.shape)
+	}
+	if need := satMul(int64(a.rows()), 8); need > limit {
+		return nil, &LimitError{File: a.name, What: "the labels as int64", Size: need, Limit: limit}
 	}
 	y := make([]int64, a.rows())
 	err := a.scanRows(func(i int, b []byte) error {

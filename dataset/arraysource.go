@@ -46,7 +46,7 @@ func newArraySource(x *array, sampleShape []int, y *array, opts Options, closer 
 		if y.rows() != x.rows() {
 			return nil, fmt.Errorf("dataset: %s has %d samples but %s has %d labels", x.name, x.rows(), y.name, y.rows())
 		}
-		labels, err := y.labels(opts.NumClasses)
+		labels, err := y.labels(opts.NumClasses, opts.maxBytes())
 		if err != nil {
 			return nil, err
 		}

@@ -17,20 +17,25 @@ import (
 // [columns − 1]). The label column is Options.LabelColumn, by default the
 // one named "label", else the last; NoLabelColumn reads features only.
 // Labels are integers, written as such or as integral numbers like "3.0".
+// The features and labels, and the text of any one row, may take at most
+// opts.MaxBytes in memory.
 func openCSV(path string, opts Options) (Source, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	limit := opts.maxBytes()
+	bound := &recordBound{r: f, limit: limit, path: path}
+	r := csv.NewReader(bound)
+	bound.csv = r
 	r.ReuseRecord = true
 	header, err := r.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("dataset: %s: empty CSV file; want a header row and one row per sample", path)
 		}
-		return nil, fmt.Errorf("dataset: %s: %w", path, err)
+		return nil, csvError(path, err)
 	}
 	header = slices.Clone(header) // ReuseRecord overwrites it otherwise
 	labelCol, err := csvLabelColumn(path, header, opts.LabelColumn)
@@ -53,7 +58,7 @@ func openCSV(path string, opts Options) (Source, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("dataset: %s: %w", path, err)
+			return nil, csvError(path, err)
 		}
 		line, _ := r.FieldPos(0)
 		start := len(x)
@@ -77,6 +82,9 @@ func openCSV(path string, opts Options) (Source, error) {
 			x = append(x, float32(v))
 		}
 		tf.apply(x[start:])
+		if need := 4*int64(len(x)) + 8*int64(len(y)); need > limit {
+			return nil, &LimitError{File: path, What: fmt.Sprintf("the first %d rows, as float32 features and int64 labels,", row+1), Size: need, Limit: limit}
+		}
 	}
 	if len(x) == 0 {
 		return nil, fmt.Errorf("dataset: %s: no samples, only a header", path)
@@ -118,4 +126,33 @@ func parseLabel(s string) (int64, bool) {
 		return 0, false
 	}
 	return int64(f), true
+}
+
+// csvError wraps an error of the CSV reader, passing a *LimitError through.
+func csvError(path string, err error) error {
+	var le *LimitError
+	if errors.As(err, &le) {
+		return le
+	}
+	return fmt.Errorf("dataset: %s: %w", path, err)
+}
+
+// recordBound fails reads that run more than limit bytes past the end of
+// the last record the CSV reader returned, so that one endless record (an
+// unclosed quote, a file without newlines) cannot fill memory.
+type recordBound struct {
+	r     io.Reader
+	csv   *csv.Reader
+	read  int64 // bytes read from r
+	limit int64
+	path  string
+}
+
+func (b *recordBound) Read(p []byte) (int, error) {
+	if pending := b.read - b.csv.InputOffset(); pending > b.limit {
+		return 0, &LimitError{File: b.path, What: "one CSV row", Size: pending, Limit: b.limit}
+	}
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	return n, err
 }

@@ -73,6 +73,23 @@
 // always held in memory, as int64. Uncompressed .npz members are not
 // checked against their CRC-32; deflated members and gzip files are.
 //
+// # Limits
+//
+// Files are untrusted: a header may promise more than the file holds, and a
+// small compressed file may expand a thousandfold. Options.MaxBytes
+// (default DefaultMaxBytes, 4 GiB) bounds what one file may make a source
+// hold in memory: a deflated .npz member decompressed, an idx file's data,
+// a CSV file's features and labels (and the text of any one row), labels
+// as int64, the samples of a forget .npz. Input over it is a *LimitError
+// (wrapping ErrTooLarge) naming the file, the size and the limit, returned
+// before the memory is taken; memory for decompressed data grows with the
+// bytes that actually arrive, never with a header's claim. ReadNPY has the
+// same default, ReadNPYLimit another. Forget index files are read no
+// further than one entry past the training set's size, where an index out
+// of range or a duplicate must already have appeared. .npy headers are
+// bounded too: at most 1 MiB, containers nested at most 16 deep, byte
+// counts that fit an int64.
+//
 // # Views and batches
 //
 // Subset(src, idx) and Without(src, remove) are views that read through to

@@ -14,6 +14,9 @@ type dtype struct {
 	order binary.ByteOrder // little-endian unless the descr starts with '>'
 }
 
+// maxDescrSize bounds the element size parseDescr accepts.
+const maxDescrSize = 1 << 20
+
 // parseDescr parses a numpy descr. It never fails: an unsupported type
 // yields a dtype whose name says what it is, and callers reject it.
 func parseDescr(s string) dtype {
@@ -29,7 +32,9 @@ func parseDescr(s string) dtype {
 		return d
 	}
 	d.kind = r[0]
-	if n, err := strconv.Atoi(r[1:]); err == nil && n > 0 {
+	// Sizes beyond maxDescrSize stay unknown (0), so that no byte count
+	// computed from them can overflow; no supported type comes near.
+	if n, err := strconv.Atoi(r[1:]); err == nil && n > 0 && n <= maxDescrSize {
 		d.size = n
 		if d.kind == 'U' { // the count is of UCS-4 characters
 			d.size = 4 * n

@@ -28,6 +28,28 @@ var (
 	ErrForgetSyntax = errors.New("not a sample index")
 )
 
+// ErrTooLarge is wrapped by every *LimitError; test for it with errors.Is.
+var ErrTooLarge = errors.New("input too large")
+
+// LimitError reports input that would take more memory than
+// Options.MaxBytes (or ReadNPYLimit's limit) allows. It is returned before
+// that memory is taken.
+type LimitError struct {
+	File  string // the file (or archive member)
+	What  string // what would be held, e.g. "decompressed member", "features as float32"
+	Size  int64  // the bytes it would take, at least
+	Limit int64  // the limit in force
+}
+
+// Error names the file, the size and the limit, and how to raise it.
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("dataset: %s: %s would take at least %d bytes of memory, over the %d-byte limit (Options.MaxBytes)",
+		e.File, e.What, e.Size, e.Limit)
+}
+
+// Unwrap returns ErrTooLarge.
+func (e *LimitError) Unwrap() error { return ErrTooLarge }
+
 // NonFiniteError reports a feature that is NaN or infinite, or a float64
 // feature too large for float32, and where it is.
 type NonFiniteError struct {

@@ -58,13 +58,13 @@ func ParseForget(spec string, train Source) (*ForgetSet, error) {
 	case strings.HasSuffix(lower, ".npz"):
 		return matchSamples(spec, train)
 	case strings.HasSuffix(lower, ".npy"):
-		entries, err := readIndexArray(spec)
+		entries, err := readIndexArray(spec, train.Len()+1)
 		if err != nil {
 			return nil, err
 		}
 		return indexSet(spec, entries, train.Len())
 	}
-	entries, err := readIndexText(spec)
+	entries, err := readIndexText(spec, train.Len()+1)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +77,11 @@ type entry struct {
 	where string
 }
 
-// readIndexText reads a text file of indices.
-func readIndexText(path string) ([]entry, error) {
+// readIndexText reads a text file of indices, no more than most: a valid
+// set against n training samples has at most n, and among n+1 listed
+// indices one is out of range or listed twice, which indexSet reports, so
+// reading stops there and memory stays proportional to the training set.
+func readIndexText(path string, most int) ([]entry, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
@@ -86,7 +89,7 @@ func readIndexText(path string) ([]entry, error) {
 	defer f.Close()
 	var out []entry
 	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
+	for line := 1; len(out) < most && sc.Scan(); line++ {
 		text, _, _ := strings.Cut(sc.Text(), "#")
 		text = strings.TrimSpace(text)
 		if text == "" {
@@ -106,8 +109,9 @@ func readIndexText(path string) ([]entry, error) {
 	return out, nil
 }
 
-// readIndexArray reads an .npy integer array of indices.
-func readIndexArray(path string) ([]entry, error) {
+// readIndexArray reads an .npy integer array of indices, its first most
+// elements (see readIndexText).
+func readIndexArray(path string, most int) ([]entry, error) {
 	f, a, err := openNPYFile(path)
 	if err != nil {
 		return nil, err
@@ -121,8 +125,12 @@ func readIndexArray(path string) ([]entry, error) {
 		return nil, &ForgetError{File: path, Err: ErrForgetSyntax,
 			msg: fmt.Sprintf("forget indices must have shape [k], got %v", a.shape)}
 	}
-	out := make([]entry, 0, a.rows())
-	err = a.scanRows(func(i int, b []byte) error {
+	idx := make([]int, min(a.rows(), most))
+	for i := range idx {
+		idx[i] = i
+	}
+	out := make([]entry, 0, len(idx))
+	err = a.readRows(idx, func(i int, b []byte) error {
 		v, ok, text := a.dt.integer(b)
 		if !ok {
 			return &ForgetError{File: path, Where: "element " + strconv.Itoa(i), Err: ErrIndexRange,

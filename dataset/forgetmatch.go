@@ -19,7 +19,8 @@ import (
 // Only the forget samples are indexed (a hash table of len(forget) entries);
 // the training set is streamed once past it.
 func matchSamples(path string, train Source) (*ForgetSet, error) {
-	fsrc, err := openNPZ(path, optionsOf(train))
+	opts := optionsOf(train)
+	fsrc, err := openNPZ(path, opts)
 	if errors.Is(err, errNoSamples) {
 		return nil, &ForgetError{File: path, Err: ErrEmptyForget, msg: "empty forget set: x holds no sample"}
 	}
@@ -36,7 +37,7 @@ func matchSamples(path string, train Source) (*ForgetSet, error) {
 	if labelled && !HasLabels(fsrc) {
 		return nil, fmt.Errorf("dataset: %s: no array y: the training set has labels, so forget samples need them too (np.savez(path, x=x, y=y))", path)
 	}
-	recs, err := encodeSamples(fsrc, size, labelled)
+	recs, err := encodeSamples(path, fsrc, size, labelled, opts.maxBytes())
 	if err != nil {
 		return nil, err
 	}
@@ -87,8 +88,13 @@ func matchSamples(path string, train Source) (*ForgetSet, error) {
 	return &ForgetSet{Indices: indices, Kind: KindSamples, Digest: forgetDigest(KindSamples, indices, recs), Requested: len(found)}, nil
 }
 
-// encodeSamples reads every sample of src into records.
-func encodeSamples(src Source, size int, labelled bool) (*sampleRecords, error) {
+// encodeSamples reads every sample of src, opened from path, into records,
+// which may take at most limit bytes.
+func encodeSamples(path string, src Source, size int, labelled bool, limit int64) (*sampleRecords, error) {
+	// Each record is a slice header (24 bytes) and its bytes.
+	if need := satMul(int64(src.Len()), 24+4*int64(size)+8); need > limit {
+		return nil, &LimitError{File: path, What: "the forget samples as records", Size: need, Limit: limit}
+	}
 	recs := &sampleRecords{elems: size, labelled: labelled, recs: make([][]byte, 0, src.Len())}
 	err := ForEachBatch(src, Batches(src.Len(), batchFor(src), nil), func(idx []int, x []float32, y []int64) error {
 		if !labelled {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -20,10 +21,6 @@ var idxName = regexp.MustCompile(`idx\d-ubyte(\.gz)?$`)
 // idxRank matches the rank part of an idx file name.
 var idxRank = regexp.MustCompile(`idx\d`)
 
-// idxMaxBytes bounds the data an idx header may promise (idx files are
-// read into memory).
-const idxMaxBytes = 1 << 34
-
 // openIdx opens an idx images file and, when it exists, the labels file
 // beside it: the name with "images" replaced by "labels" and "idx<k>" by
 // "idx1", compressed or not. Images [N, H, W] have sample shape [1, H, W].
@@ -33,7 +30,7 @@ func openIdx(path string, opts Options) (Source, error) {
 	if strings.Contains(base, "labels") {
 		return nil, fmt.Errorf("dataset: %s is an idx labels file; open the images file beside it", path)
 	}
-	dims, data, err := readIdx(path)
+	dims, data, err := readIdx(path, opts.maxBytes())
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +46,7 @@ func openIdx(path string, opts Options) (Source, error) {
 	}
 	var y *array
 	if lp := idxLabelsPath(path); lp != "" {
-		ldims, ldata, err := readIdx(lp)
+		ldims, ldata, err := readIdx(lp, opts.maxBytes())
 		if err != nil {
 			return nil, err
 		}
@@ -81,9 +78,11 @@ func idxLabelsPath(path string) string {
 }
 
 // readIdx reads an idx file, gzip-compressed or not (told by its first
-// bytes): the dimensions and the unsigned-byte data. It reads to the end so
-// that trailing bytes and gzip checksum errors are caught.
-func readIdx(path string) ([]int, []byte, error) {
+// bytes): the dimensions and the unsigned-byte data, at most limit bytes of
+// it (else a *LimitError). The memory grows with the data that arrive, not
+// with what the header promises. It reads to the end of a gzip stream so
+// that its checksum is verified, and refuses trailing bytes.
+func readIdx(path string, limit int64) ([]int, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataset: %w", err)
@@ -118,27 +117,32 @@ func readIdx(path string) ([]int, []byte, error) {
 		return nil, nil, fmt.Errorf("dataset: %s: reading the idx header: %w", path, err)
 	}
 	dims := make([]int, ndim)
-	total := int64(1)
 	for i := range dims {
 		dims[i] = int(binary.BigEndian.Uint32(raw[4*i:]))
-		total *= int64(dims[i])
-		if total > idxMaxBytes {
-			return nil, nil, fmt.Errorf("dataset: %s: idx dimensions %v are implausibly large", path, dims[:i+1])
-		}
 	}
-	data := make([]byte, total)
-	if n, err := io.ReadFull(r, data); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, nil, fmt.Errorf("dataset: %s: truncated: dimensions %v promise %d bytes of data, found %d", path, dims, total, n)
-		}
-		return nil, nil, fmt.Errorf("dataset: %s: %w", path, err)
+	total := int64(0) // an empty dimension makes the array empty
+	if !slices.Contains(dims, 0) {
+		total = 1
 	}
-	n, err := io.Copy(io.Discard, r)
+	for _, d := range dims {
+		if total > 0 && total > limit/int64(d) {
+			return nil, nil, &LimitError{File: path, What: fmt.Sprintf("idx data of dimensions %v", dims), Size: satMul(total, int64(d)), Limit: limit}
+		}
+		total *= int64(d)
+	}
+	data, err := readExactly(r, total)
 	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, nil, fmt.Errorf("dataset: %s: truncated: dimensions %v promise %d bytes of data, found %d", path, dims, total, len(data))
+		}
 		return nil, nil, fmt.Errorf("dataset: %s: %w", path, err)
 	}
-	if n > 0 {
-		return nil, nil, fmt.Errorf("dataset: %s: %d bytes of trailing data after the %v idx array", path, n, dims)
+	// One byte more than promised is enough to refuse the file; reading on
+	// to the end of a gzip stream verifies its checksum.
+	if n, err := io.CopyN(io.Discard, r, 1); n > 0 {
+		return nil, nil, fmt.Errorf("dataset: %s: trailing data after the %v idx array", path, dims)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("dataset: %s: %w", path, err)
 	}
 	return dims, data, nil
 }

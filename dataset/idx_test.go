@@ -85,7 +85,7 @@ func TestIdxErrors(t *testing.T) {
 		want   string
 	}{
 		{"truncated", img[:len(img)-3], nil, "truncated: dimensions [2 2 2] promise 8 bytes of data, found 5"},
-		{"trailing", append(slices.Clone(img), 9), nil, "1 bytes of trailing data"},
+		{"trailing", append(slices.Clone(img), 9), nil, "trailing data after the [2 2 2] idx array"},
 		{"float idx", idxFile(0x0D, []int{2, 2}, make([]byte, 16)), nil, "element type 0x0d is not supported"},
 		{"bad magic", append([]byte{1, 2}, img[2:]...), nil, "not an idx file"},
 		{"1-D images", idxFile(0x08, []int{2}, []byte{0, 0}), nil, "at least 2 dimensions"},

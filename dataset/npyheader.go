@@ -100,6 +100,10 @@ func (h *npyHeader) parse(s string) error {
 		return errors.New("'shape' missing or not a tuple")
 	}
 	h.shape = make([]int, len(shape))
+	// The product of the nonzero dimensions, times the element size, must
+	// fit an int64, so that the bytes of the array and of every sub-shape
+	// (a row of an array with 0 rows too) do.
+	elemSize := int64(max(h.dtype.size, 1))
 	total := int64(1)
 	for i, d := range shape {
 		n, ok := d.(int64)
@@ -107,7 +111,10 @@ func (h *npyHeader) parse(s string) error {
 			return fmt.Errorf("shape entry %v is not a size", d)
 		}
 		h.shape[i] = int(n)
-		if n > 0 && total > math.MaxInt64/8/n {
+		if n == 0 {
+			continue
+		}
+		if total > math.MaxInt64/elemSize/n {
 			return errors.New("shape too large")
 		}
 		total *= n
@@ -152,11 +159,16 @@ func formatNPYHeader(descr string, shape []int) []byte {
 	return b.Bytes()
 }
 
+// maxPyDepth bounds the nesting of containers in a .npy header; numpy's
+// own headers nest two deep (a dict holding a tuple).
+const maxPyDepth = 16
+
 // pyParser parses the Python literals found in .npy headers: dicts, tuples,
 // lists, strings, integers, True, False and None.
 type pyParser struct {
-	s string
-	i int
+	s     string
+	i     int
+	depth int // containers open
 }
 
 func (p *pyParser) skipSpace() {
@@ -171,6 +183,8 @@ func (p *pyParser) value() (any, error) {
 		return nil, errors.New("unexpected end")
 	}
 	switch c := p.s[p.i]; {
+	case (c == '{' || c == '(' || c == '[') && p.depth >= maxPyDepth:
+		return nil, fmt.Errorf("containers nested more than %d deep", maxPyDepth)
 	case c == '{':
 		return p.dict()
 	case c == '(':
@@ -220,6 +234,8 @@ func (p *pyParser) str() (string, error) {
 // seq parses a tuple or list up to the closing byte.
 func (p *pyParser) seq(closing byte) ([]any, error) {
 	p.i++
+	p.depth++
+	defer func() { p.depth-- }()
 	out := []any{}
 	for {
 		p.skipSpace()
@@ -240,6 +256,8 @@ func (p *pyParser) seq(closing byte) ([]any, error) {
 
 func (p *pyParser) dict() (map[string]any, error) {
 	p.i++
+	p.depth++
+	defer func() { p.depth-- }()
 	out := map[string]any{}
 	for {
 		p.skipSpace()

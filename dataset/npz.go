@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -23,7 +24,7 @@ func openNPZ(path string, opts Options) (Source, error) {
 		f.Close()
 		return nil, fmt.Errorf("dataset: %s: not a valid .npz (zip) archive: %w", path, err)
 	}
-	x, err := npzMember(f, zr, path, "x")
+	x, err := npzMember(f, st.Size(), zr, path, "x", opts.maxBytes())
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -32,7 +33,7 @@ func openNPZ(path string, opts Options) (Source, error) {
 		f.Close()
 		return nil, fmt.Errorf("dataset: %s: no array named x (holds %s); save with np.savez(path, x=features, y=labels)", path, memberList(zr))
 	}
-	y, err := npzMember(f, zr, path, "y")
+	y, err := npzMember(f, st.Size(), zr, path, "y", opts.maxBytes())
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -50,10 +51,11 @@ func openNPZ(path string, opts Options) (Source, error) {
 	return s, nil
 }
 
-// npzMember opens member name+".npy" of the archive, or returns nil if there
-// is none. A stored member reads straight from f; a compressed one is
-// decompressed into memory.
-func npzMember(f io.ReaderAt, zr *zip.Reader, path, name string) (*array, error) {
+// npzMember opens member name+".npy" of the archive f of fileSize bytes, or
+// returns nil if there is none. A stored member reads straight from f and
+// must lie within it; a compressed one is decompressed into memory, at most
+// limit bytes of it.
+func npzMember(f io.ReaderAt, fileSize int64, zr *zip.Reader, path, name string, limit int64) (*array, error) {
 	var zf *zip.File
 	for _, m := range zr.File {
 		if m.Name == name+".npy" {
@@ -65,24 +67,29 @@ func npzMember(f io.ReaderAt, zr *zip.Reader, path, name string) (*array, error)
 		return nil, nil
 	}
 	label := path + "/" + zf.Name
-	size := int64(zf.UncompressedSize64)
 	if zf.Method == zip.Store {
 		off, err := zf.DataOffset()
 		if err != nil {
 			return nil, fmt.Errorf("dataset: %s: %w", label, err)
 		}
+		if off > fileSize || zf.UncompressedSize64 > uint64(fileSize-off) {
+			return nil, fmt.Errorf("dataset: %s: corrupt archive: the member claims %d bytes from offset %d, beyond the end of the %d-byte file",
+				label, zf.UncompressedSize64, off, fileSize)
+		}
+		size := int64(zf.UncompressedSize64)
 		return openNPY(io.NewSectionReader(f, off, size), size, label, nil)
 	}
+	if zf.UncompressedSize64 > uint64(limit) {
+		return nil, &LimitError{File: label, What: "the decompressed member", Size: int64(min(zf.UncompressedSize64, math.MaxInt64)), Limit: limit}
+	}
+	size := int64(zf.UncompressedSize64)
 	rc, err := zf.Open()
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %s: %w", label, err)
 	}
 	defer rc.Close()
-	if size > 1<<40 {
-		return nil, fmt.Errorf("dataset: %s: compressed member claims %d bytes", label, size)
-	}
-	mem := make([]byte, size)
-	if _, err := io.ReadFull(rc, mem); err != nil {
+	mem, err := readExactly(rc, size)
+	if err != nil {
 		return nil, fmt.Errorf("dataset: %s: decompressing: %w", label, err)
 	}
 	// Reading to the end makes the zip reader verify the CRC-32.

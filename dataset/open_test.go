@@ -48,7 +48,8 @@ func writeZipMethods(t *testing.T, path string, methods []uint16, members ...any
 
 func TestNPZRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	x := []float32{0.5, -1, 2, 3, 1e-30, -0.0, 6, 7, 8, 9, 10, 11}
+	negZero := float32(math.Copysign(0, -1)) // the literal -0.0 is +0 in Go
+	x := []float32{0.5, -1, 2, 3, 1e-30, negZero, 6, 7, 8, 9, 10, 11}
 	y := []int64{3, 0, 1}
 	p := filepath.Join(dir, "d.npz")
 	if err := dataset.WriteNPZ(p, x, []int{2, 2}, y); err != nil {

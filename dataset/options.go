@@ -37,6 +37,28 @@ type Options struct {
 	// as they are read: every Read checks the samples it returns. Data sets
 	// held in memory are always checked completely at open.
 	ScanAtOpen bool
+
+	// MaxBytes bounds the memory that the contents of one file may take
+	// once read: a deflated .npz member decompressed, an idx file's data
+	// (gunzipped), a CSV file's features as float32 and labels as int64,
+	// any file's labels as int64, and the samples of a forget .npz. Input
+	// that would take more is a *LimitError (wrapping ErrTooLarge), returned
+	// before the memory is taken, so a hostile or corrupt header cannot
+	// exhaust memory. 0 means DefaultMaxBytes. Streamed .npy data (and
+	// uncompressed .npz members) are read on demand and not bounded by it.
+	MaxBytes int64
+}
+
+// DefaultMaxBytes is the default Options.MaxBytes: 4 GiB, about 20 times
+// MNIST's training set as float32.
+const DefaultMaxBytes int64 = 4 << 30
+
+// maxBytes is the effective Options.MaxBytes.
+func (o *Options) maxBytes() int64 {
+	if o.MaxBytes > 0 {
+		return o.MaxBytes
+	}
+	return DefaultMaxBytes
 }
 
 // NoLabelColumn as Options.LabelColumn reads a CSV file without labels.
@@ -80,6 +102,9 @@ func (n *Normalization) validate() error {
 func (o *Options) validate() error {
 	if o.NumClasses < 0 {
 		return fmt.Errorf("dataset: Options.NumClasses is %d; want ≥ 0 (0: max label + 1)", o.NumClasses)
+	}
+	if o.MaxBytes < 0 {
+		return fmt.Errorf("dataset: Options.MaxBytes is %d; want ≥ 0 (0: DefaultMaxBytes)", o.MaxBytes)
 	}
 	if o.Normalize != nil {
 		return o.Normalize.validate()

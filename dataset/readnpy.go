@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -13,8 +14,19 @@ import (
 // for float32, a non-integral float for int64) is an error naming the
 // element. Any float or integer dtype, in
 // either byte order, is accepted; the shape is returned with the data. It is
-// meant for vectors such as the CLI's --vector V.npy.
+// meant for vectors such as the CLI's --vector V.npy. The file's data and
+// the result together may take at most DefaultMaxBytes of memory (else a
+// *LimitError); ReadNPYLimit sets another limit.
 func ReadNPY[T float32 | float64 | int64](path string) ([]T, []int, error) {
+	return ReadNPYLimit[T](path, DefaultMaxBytes)
+}
+
+// ReadNPYLimit is ReadNPY with the limit maxBytes (> 0) on the memory the
+// file's data and the result take together.
+func ReadNPYLimit[T float32 | float64 | int64](path string, maxBytes int64) ([]T, []int, error) {
+	if maxBytes <= 0 {
+		panic("dataset: ReadNPYLimit: maxBytes must be > 0")
+	}
 	f, st, err := openFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -36,6 +48,10 @@ func ReadNPY[T float32 | float64 | int64](path string) ([]T, []int, error) {
 		return nil, nil, fmt.Errorf("dataset: %s: the header promises shape %v of %s (%d bytes) but the file holds %d bytes of data",
 			path, h.shape, dt.name(), want, have)
 	}
+	var zero T
+	if need := want + satMul(int64(h.count()), int64(binary.Size(zero))); need > maxBytes {
+		return nil, nil, &LimitError{File: path, What: fmt.Sprintf("the data and its conversion to %T", zero), Size: need, Limit: maxBytes}
+	}
 	raw := make([]byte, want)
 	if _, err := f.ReadAt(raw, h.dataOff); err != nil && err != io.EOF {
 		return nil, nil, fmt.Errorf("dataset: %s: %w", path, err)
@@ -45,7 +61,6 @@ func ReadNPY[T float32 | float64 | int64](path string) ([]T, []int, error) {
 		b := raw[i*dt.size:]
 		v, ok := convertExact[T](dt, b)
 		if !ok {
-			var zero T
 			return nil, nil, fmt.Errorf("dataset: %s: element %d (%s) is not exactly representable as %T", path, i, elemText(dt, b), zero)
 		}
 		out[i] = v

@@ -46,7 +46,7 @@ func TestReadTouchesOnlyRequestedRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := npzMember(rec, zr, p, "x")
+	a, err := npzMember(rec, int64(len(raw)), zr, p, "x", DefaultMaxBytes)
 	if err != nil {
 		t.Fatal(err)
 	}

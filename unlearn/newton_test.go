@@ -215,27 +215,35 @@ func TestNewtonRefusesIndefinite(t *testing.T) {
 // ball (or not, if disabled) and M is declared or estimated.
 func TestNewtonProjectionAndM(t *testing.T) {
 	cs := newConvexSetup()
-	// The step is small; put the ball boundary between w* and w̃ by choosing
-	// C slightly above ‖w*‖ in the direction the step moves.
-	base, _ := Newton(context.Background(), cs.retained, cs.wStar, NewtonOptions{ZeroLambda: true, SkipM: true})
-	lo, hi := Norm(cs.wStar), base.NormBeforeProjection
-	if lo == hi {
-		t.Skip("step does not change the norm")
-	}
-	radius := math.Max(lo, hi) - math.Abs(hi-lo)/2
-	w := append([]float64(nil), cs.wStar...)
-	Project(w, radius)
-	res, err := Newton(context.Background(), cs.retained, w, NewtonOptions{ZeroLambda: true, Radius: radius, M: 0.5})
+	// Projection needs a step that leaves the ball. In this setup removing
+	// the forget samples shrinks the norm (‖w*‖ ≈ 4.9637 > ‖w̃‖ ≈ 4.9611), so
+	// the step used is the reverse one: from the retrained minimiser, a
+	// Newton step on the full data set, which moves outward towards w*. The
+	// ball's boundary is put halfway between the start and the step's end.
+	obj, start := cs.full, cs.wRetrained
+	base, err := Newton(context.Background(), obj, start, NewtonOptions{ZeroLambda: true, SkipM: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hi > lo && (!res.Projected || res.Norm > radius) {
-		t.Errorf("projected %v, ‖w̃‖ = %v, C = %v", res.Projected, res.Norm, radius)
+	lo, hi := Norm(start), base.NormBeforeProjection
+	if !(hi > lo) {
+		t.Fatalf("the step from ‖w‖ = %v ends at ‖w‖ = %v: it does not leave a ball between them, so projection is not tested", lo, hi)
+	}
+	radius := (lo + hi) / 2
+	w := slices.Clone(start) // inside the ball: ‖w‖ = lo < radius
+	res, err := Newton(context.Background(), obj, w, NewtonOptions{ZeroLambda: true, Radius: radius, M: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Project guarantees ‖w̃‖ ≤ C and lands on the sphere up to a few ulps of
+	// shrinking (1e-12 relative is far above those, far below the step).
+	if !res.Projected || res.Norm > radius || res.Norm < radius*(1-1e-12) || res.NormBeforeProjection != hi {
+		t.Errorf("projected %v, ‖w̃‖ = %v (before projection %v, unconstrained %v), C = %v", res.Projected, res.Norm, res.NormBeforeProjection, hi, radius)
 	}
 	if res.M.Source != "declared" || res.M.Value != 0.5 {
 		t.Errorf("M %+v", res.M)
 	}
-	res2, err := Newton(context.Background(), cs.retained, w, NewtonOptions{ZeroLambda: true, Radius: radius, NoProject: true,
+	res2, err := Newton(context.Background(), obj, w, NewtonOptions{ZeroLambda: true, Radius: radius, NoProject: true,
 		Lipschitz: LipschitzOptions{Pairs: 2, MaxIter: 5}})
 	if err != nil {
 		t.Fatal(err)
