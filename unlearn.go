@@ -84,8 +84,11 @@ type UnlearnRequest struct {
 	// LambdaMargin is the margin of the automatic λ relative to ‖H‖.
 	// Default 0.01.
 	LambdaMargin float64
-	// Solver solves (H + λI)u = g. Default &unlearn.CG{}: deterministic,
-	// full-data Hessian-vector products. An *unlearn.LiSSA with Workers 0
+	// Solver solves (H + λI)u = g. Default nil: unlearn's conjugate
+	// gradient (deterministic, full-data Hessian-vector products) with λ
+	// chosen from its own Krylov space and a 1 % accurate step (see
+	// unlearn.NewtonOptions); a *unlearn.CG with Tol set stops at that
+	// relative residual instead. An *unlearn.LiSSA with Workers 0
 	// runs Engine.Threads repetitions at a time. The solver is not
 	// modified.
 	Solver unlearn.Solver
@@ -95,8 +98,7 @@ type UnlearnRequest struct {
 	HessianLipschitz float64
 	// Lipschitz configures the estimate of M.
 	Lipschitz unlearn.LipschitzOptions
-	// Spectral configures the estimates of ‖H‖ (power iteration) and
-	// λ_min (Lanczos).
+	// Spectral configures the Lanczos estimates of ‖H‖ and λ_min.
 	Spectral unlearn.SpectralOptions
 	// EstimateSpectrum estimates ‖H‖ and λ_min even when they cannot
 	// change Δ (the theorem's premise fails and λ is given).
@@ -387,6 +389,9 @@ func Unlearn(ctx context.Context, req UnlearnRequest) (*UnlearnResult, error) {
 	}
 	u := req.update(ws, forget, obj)
 	st := rep.start("certified update", 0)
+	if u.newton.Solver == nil && req.Progress != nil {
+		u.newton.Solver = &unlearn.CG{} // the default solve, with progress
+	}
 	if cg, ok := u.newton.Solver.(*unlearn.CG); ok && cg.Progress == nil && req.Progress != nil {
 		cg.Progress = func(p unlearn.SolveProgress) {
 			st.progress(p.Iter, fmt.Sprintf("conjugate gradient iteration %d (relative residual %.2g)", p.Iter, p.RelResidual))
@@ -601,7 +606,7 @@ func (r *UnlearnRequest) update(ws *workspace, forget *dataset.ForgetSet, obj ob
 	eval := r.Engine.evalOptions(obj.loss)
 	opts := unlearn.NewtonOptions{
 		Margin: r.LambdaMargin, NoProject: r.NoProject, M: r.HessianLipschitz,
-		Lipschitz: r.Lipschitz, Power: r.Spectral, Lanczos: r.Spectral,
+		Lipschitz: r.Lipschitz, Lanczos: r.Spectral,
 	}
 	switch {
 	case r.Lambda == nil:
@@ -611,8 +616,7 @@ func (r *UnlearnRequest) update(ws *workspace, forget *dataset.ForgetSet, obj ob
 		opts.Lambda = *r.Lambda
 	}
 	switch s := r.Solver.(type) {
-	case nil:
-		opts.Solver = &unlearn.CG{}
+	case nil: // unlearn's default: conjugate gradient to a 1 % accurate step
 	case *unlearn.CG:
 		c := *s
 		opts.Solver = &c

@@ -68,8 +68,8 @@ type noiseDrawn struct {
 // stageNames are the certified update's stages in progress messages.
 var stageNames = map[string]string{
 	unlearn.StageGradient:  "gradient on D_r",
-	unlearn.StageNorm:      "‖H‖ by power iteration",
-	unlearn.StageLambdaMin: "λ_min by Lanczos",
+	unlearn.StageSpectrum:  "‖H‖ and λ_min by Lanczos",
+	unlearn.StageLambda:    "choosing λ on a subsample",
 	unlearn.StageSolve:     "solving (H + λI)u = g",
 	unlearn.StageLipschitz: "estimating the Hessian-Lipschitz constant M",
 }
@@ -101,14 +101,17 @@ func certifiedUpdate(ctx context.Context, u *update, st *step) (*updated, error)
 	out.stages = append(out.stages, Stage{"stationarity", time.Since(t0).Seconds()})
 	opts := u.newton
 	opts.Radius = C
-	// M is estimated after the step, and only if it can change Δ. So are
-	// ‖H‖ and λ_min when the premise already fails and λ is given: the
-	// certified Δ is then 2C whatever they are.
+	// M is estimated after the step, and only if it can change Δ. ‖H‖ and
+	// λ_min are estimated (SpectrumFull) only where the bound can use them:
+	// when the theorem's premise holds or the output is not re-projected
+	// (otherwise Δ = 2C whatever they are), or when the request asks for
+	// the diagnostics. The default path computes only what the step needs.
 	opts.SkipM = true
 	stat := certify.Stationarity{GradNorm: out.diagnosis.GradNorm, GradTol: u.gradTol, WNorm: out.diagnosis.Norm}
-	opts.SkipSpectral = !u.estimateSpectrum && !opts.NoProject && opts.Lambda > 0 && !certify.PremiseHolds(stat, C)
-	if opts.SkipSpectral {
-		st.info("the premise fails, so Δ = 2C: skipping the ‖H‖ and λ_min estimates (--estimate-spectrum, or EstimateSpectrum in the library, keeps them)")
+	if u.estimateSpectrum || opts.NoProject || certify.PremiseHolds(stat, C) {
+		opts.Spectrum = unlearn.SpectrumFull
+	} else {
+		st.info("the premise fails, so Δ = 2C whatever ‖H‖ and λ_min are: they are not estimated (EstimateSpectrum, --estimate-spectrum on the command line, keeps them)")
 	}
 	var stageStart time.Time
 	opts.Progress = func(p unlearn.NewtonProgress) {

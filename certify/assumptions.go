@@ -86,7 +86,7 @@ func theoremAssumptions(c *Certificate) []string {
 			b.M, orUnknown(b.MMethod), b.MSamples, affects)
 	}
 	if b.LambdaMinMethod == LambdaMinUnneeded {
-		add("λ_min and ‖H‖ were not estimated because they cannot change Δ: the theorem's premise fails and the output was re-projected, so Δ = 2C. bound_theorem and bound_residual are computed with λ_min = 0 and mean nothing here. Nothing establishes that H + λI is positive definite, so the Newton step may be inaccurate; the guarantee does not depend on it.")
+		add("λ_min and ‖H‖ were not estimated because they cannot change Δ: the theorem's premise fails and the output was re-projected, so Δ = 2C. bound_theorem and bound_residual carry no meaning here (computed with λ_min = 0, and 0 when λ is 0 too). Nothing establishes that H + λI is positive definite, so the Newton step may be inaccurate; the guarantee does not depend on it.")
 	} else {
 		add("λ_min = %.4g (smallest eigenvalue of H = ∇²L(w*, D_r)) was estimated by %s (%d iterations, residual %.2g); the bound assumes the true λ_min is not smaller. Ritz values approach λ_min from above, so an unconverged estimate errs on the unsafe side.%s",
 			b.LambdaMin, b.LambdaMinMethod, b.LambdaMinIterations, b.LambdaMinResidual, affects)

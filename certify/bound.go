@@ -236,15 +236,21 @@ func ComputeBound(in BoundInputs) (Bound, error) {
 	if err := in.validate(); err != nil {
 		return Bound{}, err
 	}
+	// Without a λ_min estimate (LambdaMinUnneeded: the premise fails and the
+	// output is re-projected, so Δ = 2C) the theorem's terms are computed
+	// with λ_min = 0 for the record, and left at 0 when λ is 0 too.
 	den := in.Lambda + in.LambdaMin
-	if !(den > 0) {
+	unneeded := in.LambdaMinMethod == LambdaMinUnneeded
+	if !(den > 0) && !unneeded {
 		return Bound{}, &NotPositiveDefiniteError{Lambda: in.Lambda, LambdaMin: in.LambdaMin}
 	}
 	b := Bound{BoundInputs: in}
 	b.PaperCondition = in.HessianNormMethod != "" && in.Lambda > math.Max(in.HessianNorm, math.Abs(in.LambdaMin))
-	b.Theorem = 2 * in.C * (in.M*in.C + in.Lambda) / den
-	b.Residual = in.Solver.Residual / den
 	b.Trivial = 2 * in.C
+	if den > 0 {
+		b.Theorem = 2 * in.C * (in.M*in.C + in.Lambda) / den
+		b.Residual = in.Solver.Residual / den
+	}
 	if math.IsInf(b.Theorem+b.Residual, 0) {
 		return Bound{}, &ParameterError{Name: "lambda+lambda_min", Value: den, Reason: "too small: the theorem bound overflows float64"}
 	}

@@ -277,3 +277,29 @@ func withBudget(in BoundInputs, budget float64) BoundInputs {
 	in.Budget = budget
 	return in
 }
+
+// TestComputeBoundWithoutSpectrum: when λ_min was not estimated because it
+// cannot change Δ (the premise fails, the output is re-projected), even
+// λ = 0 gives the trivial bound, with the theorem's terms left at 0; a
+// λ_min that was estimated still refuses λ + λ_min ≤ 0.
+func TestComputeBoundWithoutSpectrum(t *testing.T) {
+	in := boundInputs(5, 0, 0, 0, 0.01, true)
+	in.MSource, in.MMethod = MUnneeded, ""
+	in.HessianNorm, in.HessianNormMethod, in.HessianNormIterations, in.HessianNormResidual = 0, "", 0, 0
+	in.LambdaMinMethod, in.LambdaMinIterations, in.LambdaMinResidual = LambdaMinUnneeded, 0, 0
+	in.Stationarity.GradNorm = 1 // not stationary: the premise fails
+	b, err := ComputeBound(in)
+	if err != nil || b.Active != ActiveTrivial || b.Sensitivity != 10 || b.Theorem != 0 || b.Residual != 0 {
+		t.Fatalf("bound %+v, err %v", b, err)
+	}
+	in.Lambda = 0.5
+	if b, err = ComputeBound(in); err != nil || b.Theorem != 10 || b.Active != ActiveTrivial {
+		t.Fatalf("λ = 0.5: bound %+v, err %v", b, err)
+	}
+	in.LambdaMinMethod, in.Lambda = "Lanczos", 0
+	in.MSource, in.M, in.MMethod = MDeclared, 0.5, "declared by the user"
+	var npd *NotPositiveDefiniteError
+	if _, err := ComputeBound(in); !errors.As(err, &npd) {
+		t.Fatalf("an estimated λ_min = 0 with λ = 0: err %v, want *NotPositiveDefiniteError", err)
+	}
+}
