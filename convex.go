@@ -31,9 +31,9 @@ const DefaultMaxNewtonSteps = 8
 const fallbackSteps = 100
 
 // marginMethod describes autodiff.RoundingMargin for the certificate.
-const marginMethod = "worst-case float64 rounding bound γ_{N+P+1000}·((F + 2Z)·‖(1/N)Σ_i |J_i|ᵀ·1‖₂ + μ‖w̃‖₂), " +
-	"γ_k = k·u/(1 − k·u), u = 2⁻⁵³ (Higham, Accuracy and Stability of Numerical Algorithms, §3.1): " +
-	"|J_i| and Z (the largest output) from the model with absolute values, F = 2 for xent and bce (1 + max 2|z − t|/K for mse); N samples, P certified parameters"
+const marginMethod = "worst-case float64 rounding bound (γ_{N+1000}·F + 2γ_{P+1000}·Z)·‖(1/N)Σ_i |J_i|ᵀ·1‖₂ + γ_{N+1000}·μ‖w̃‖₂, " +
+	"γ_k = k·u/(1 − k·u), u = 2⁻⁵³ (Higham, Accuracy and Stability of Numerical Algorithms, §3.1): the sum over N samples and each seed's rounding (F = 2 for xent and bce, 1 + max 2|z − t|/K for mse), " +
+	"and each output's rounding through the seed (Z, the largest output of the model with absolute values, whose gradient gives |J_i|); P certified parameters"
 
 // convexJob is everything the convex scope's update needs.
 type convexJob struct {

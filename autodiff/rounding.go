@@ -31,13 +31,16 @@ import (
 // With |s_i| + 1 ≤ F (2 for xent, whose seed is a difference of
 // probabilities, and for bce; 1 + max 2|z − t|/K for mse) and
 // Z = max_i ‖z̄_i‖_∞, the error of the mean gradient plus the (μ/2)‖w‖² term
-// is at most
+// is at most, componentwise, (γ_{N+1000}·F + 2γ_{P+1000}·Z)·(1/N)·Σ_i |J_i|ᵀ·1
+// plus γ_{N+1000}·μ|w|, so in norm
 //
-//	margin = γ_{N+P+1000}·((F + 2Z)·‖(1/N)·Σ_i |J_i|ᵀ·1‖₂ + μ‖w‖₂),
+//	margin = (γ_{N+1000}·F + 2γ_{P+1000}·Z)·‖(1/N)·Σ_i |J_i|ᵀ·1‖₂ + γ_{N+1000}·μ‖w‖₂,
 //
-// the 1000 covering the few operations per term. (1/N)·Σ_i |J_i|ᵀ·1 is the
-// gradient of the mean OutputSum loss of the absolute-valued model, and Z
-// its largest output: one gradient and one forward evaluation.
+// the 1000 covering the few operations per term (the products of these
+// error terms are second order, below the relative 1e-6 added on top).
+// (1/N)·Σ_i |J_i|ᵀ·1 is the gradient of the mean OutputSum loss of the
+// absolute-valued model, and Z its largest output: one gradient and one
+// forward evaluation.
 type RoundingMargin struct {
 	obj *Objective
 	abs *Objective
@@ -134,12 +137,18 @@ func (r *RoundingMargin) Margin(ctx context.Context, w []float64) (float64, erro
 	if err != nil {
 		return 0, err
 	}
-	gamma := float64(r.obj.Len()+len(w)+1000) * 0x1p-53
-	gamma /= 1 - gamma
+	gammaN, gammaP := roundingGamma(r.obj.Len()+1000), roundingGamma(len(w)+1000)
 	// The magnitudes are sums of non-negative float64 terms, accurate to a
 	// relative γ_N themselves, and the largest output was rounded to
-	// float32 by Predict; 1e-6 on top covers both and the norms.
-	return gamma * ((f+2*zmax)*math.Sqrt(sq) + r.obj.L2*math.Sqrt(wsq)) * (1 + 1e-6), nil
+	// float32 by Predict; 1e-6 on top covers both, the norms, and the
+	// second-order products of the error terms.
+	return ((gammaN*f+2*gammaP*zmax)*math.Sqrt(sq) + gammaN*r.obj.L2*math.Sqrt(wsq)) * (1 + 1e-6), nil
+}
+
+// roundingGamma is γ_k = k·u/(1 − k·u), u = 2⁻⁵³.
+func roundingGamma(k int) float64 {
+	ku := float64(k) * 0x1p-53
+	return ku / (1 - ku)
 }
 
 // seedFactor bounds max |∂ℓ/∂z| + 1 over the samples.

@@ -92,7 +92,7 @@ func TestRoundingMarginMagnitudes(t *testing.T) {
 	}
 	// The documented formula, recomputed independently: F = 2 for xent, Z
 	// the largest output of the absolute-valued model, M the magnitudes
-	// checked above, P = 7850 parameters.
+	// checked above, N = 3000 samples, P = 7850 parameters.
 	var z, msq, wsq float64
 	for i := 0; i < n; i++ {
 		for c := 0; c < k; c++ {
@@ -107,8 +107,9 @@ func TestRoundingMarginMagnitudes(t *testing.T) {
 		msq += v * v
 		wsq += w[i] * w[i]
 	}
-	gamma := float64(n+len(w)+1000) * 0x1p-53
-	want := gamma / (1 - gamma) * ((2+2*z)*math.Sqrt(msq) + mu*math.Sqrt(wsq))
+	gN, gP := float64(n+1000)*0x1p-53, float64(len(w)+1000)*0x1p-53
+	gN, gP = gN/(1-gN), gP/(1-gP)
+	want := (gN*2+2*gP*z)*math.Sqrt(msq) + gN*mu*math.Sqrt(wsq)
 	// Z passes through float32 in Predict (relative 6e-8) and the margin
 	// adds a relative 1e-6 on top: the two agree to 2e-6.
 	if math.Abs(margin-want) > 2e-6*want || margin < want {
