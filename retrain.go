@@ -97,8 +97,8 @@ type RetrainResult struct {
 	// TrainSeconds is the training's time, Seconds the whole call's.
 	TrainSeconds float64 `json:"train_seconds"`
 	Seconds      float64 `json:"seconds"`
-	// Weights are Out's parameters in lethe's parameter order: every
-	// trainable one, or in the convex scope the certified ones.
+	// Weights are Out's trainable parameters in lethe's parameter order
+	// (DESIGN.md §2, with Engine.Freeze), as written.
 	Weights []float64 `json:"-"`
 }
 
@@ -281,6 +281,10 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 	if err != nil {
 		return nil, wrapf("retrain", err)
 	}
+	weights, _, err := fullVector(out, req.Engine.Freeze, cert, stored)
+	if err != nil {
+		return nil, err
+	}
 	g := make([]float64, len(stored))
 	loss, err := o.Eval(stored, nil, g)
 	if err != nil {
@@ -292,6 +296,6 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 		N: n, NForget: len(forget.Indices), NRetained: len(retained), Digest: forget.Digest, Params: len(stored),
 		Radius: obj.radius, L2: obj.l2, Loss: obj.name, Scope: string(certify.ScopeConvex), NewtonSteps: len(res.Steps),
 		Initial: Start{Objective: initLoss}, Final: State{Norm: unlearn.Norm(stored), Objective: loss, GradNorm: unlearn.Norm(g)},
-		TrainSeconds: took.Seconds(), Seconds: time.Since(started).Seconds(), Weights: stored,
+		TrainSeconds: took.Seconds(), Seconds: time.Since(started).Seconds(), Weights: weights,
 	}, nil
 }

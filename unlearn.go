@@ -562,22 +562,22 @@ func (r *UnlearnRequest) unlearnConvex(ctx context.Context, rep *reporter, m *on
 	result.PosteriorBound, result.NewtonSteps, result.Start = out.bound.Posterior.Value, out.steps, string(out.start)
 	result.FeatureEngine, result.Residual, result.StepNorm = feats.engine, out.bound.Solver.Residual, unlearn.Distance(out.clean, out.w0)
 	result.HVPs, result.UpdateSeconds, result.Stages = out.hvps, out.elapsed.Seconds(), out.stages
-	if result.Released, result.certified, err = r.fullVector(m, out.certified, out.released); err != nil {
+	if result.Released, result.certified, err = fullVector(m, r.Engine.Freeze, out.certified, out.released); err != nil {
 		return nil, err
 	}
 	if r.KeepNoiseFree {
-		if result.NoiseFree, _, err = r.fullVector(m, out.certified, out.clean); err != nil {
+		if result.NoiseFree, _, err = fullVector(m, r.Engine.Freeze, out.certified, out.clean); err != nil {
 			return nil, err
 		}
 	}
 	return result, nil
 }
 
-// fullVector returns m's trainable parameters (DESIGN.md §2, with the
-// request's Freeze) with the certified ones ps replaced by w, the vector an
+// fullVector returns m's trainable parameters (DESIGN.md §2 with the Freeze
+// patterns freeze) with the certified ones ps replaced by w, the vector an
 // Evaluator of the model measures, and the ranges the certified ones occupy.
-func (r *UnlearnRequest) fullVector(m *onnxio.Model, ps []onnxio.Param, w []float64) ([]float64, [][2]int, error) {
-	all, err := m.Params(onnxio.ParamOptions{Freeze: r.Engine.Freeze})
+func fullVector(m *onnxio.Model, freeze []string, ps []onnxio.Param, w []float64) ([]float64, [][2]int, error) {
+	all, err := m.Params(onnxio.ParamOptions{Freeze: freeze})
 	if err != nil {
 		return nil, nil, badInput("Engine.Freeze", err)
 	}
