@@ -125,7 +125,9 @@ type poolPlan struct {
 }
 
 func cachedPoolPlan[T Float](c *ctx[T], a windowAttrs, global bool, s []int) (*poolPlan, error) {
-	if p, ok := (*c.state()).(*poolPlan); ok && slices.Equal(p.shape, s) {
+	if p, ok := (*c.state()).(*poolPlan); ok && p.fits(s) {
+		p = p.withBatch(s[0])
+		*c.state() = p
 		return p, nil
 	}
 	g, out, err := poolWindow(a, global, s)
@@ -140,6 +142,24 @@ func cachedPoolPlan[T Float](c *ctx[T], a windowAttrs, global bool, s []int) (*p
 	})
 	*c.state() = p
 	return p, nil
+}
+
+// fits reports whether the plan's windows are those of input shape s: all
+// but the batch size agree.
+func (p *poolPlan) fits(s []int) bool {
+	return len(s) == len(p.shape) && slices.Equal(s[1:], p.shape[1:])
+}
+
+// withBatch returns the plan for a batch of n samples: the windows are the
+// same, so passes over chunks of different sizes share them.
+func (p *poolPlan) withBatch(n int) *poolPlan {
+	if p.shape[0] == n {
+		return p
+	}
+	q := *p
+	q.shape, q.out = slices.Clone(p.shape), slices.Clone(p.out)
+	q.shape[0], q.out[0] = n, n
+	return &q
 }
 
 func (p *poolPlan) planes() int  { return p.shape[0] * p.shape[1] }
@@ -162,8 +182,9 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 	}
 	st, _ := (*c.state()).(*maxPoolState)
 	var p *poolPlan
-	if st != nil && slices.Equal(st.shape, x.f.Shape) {
-		p = st.poolPlan
+	if st != nil && st.fits(x.f.Shape) {
+		p = st.withBatch(x.f.Shape[0])
+		st.poolPlan = p
 	} else {
 		*c.state() = nil
 		var err error
@@ -180,6 +201,9 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 	tangent := c.tangent() && x.dot != nil
 	st.argSet = tangent || k.indices
 	switch {
+	case st.argSet && p.win.inside():
+		maxPoolInside(y.f.Data, x.f.Data, p.win, p.planes())
+		maxPoolRecoverInside(st.arg, x.f.Data, y.f.Data, p.win, p.planes())
 	case st.argSet:
 		maxPoolArg(y.f.Data, st.arg, x.f.Data, p)
 	case p.win.inside():
