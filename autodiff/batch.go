@@ -31,6 +31,7 @@ func (p *program[T]) dataInput(sample []int, n int) (inputSlot, []int, error) {
 // batch. It returns the batch's loss sum scaled by scale.
 func (r *run[T]) pass(in inputSlot, x []float32, shape []int, y []int64, loss Loss, scale float64, tangents []*Tensor[T], wantGrad bool) (float64, error) {
 	r.begin(tangents, wantGrad)
+	r.withBackward = y != nil
 	xt := &Tensor[T]{Shape: shape}
 	if same, ok := any(x).([]T); ok {
 		xt.Data = same // float32 programs read the batch in place

@@ -154,6 +154,7 @@ func plan(m *onnxio.Model, freeze []string) (*graphPlan, error) {
 	if len(g.Outputs) == 0 {
 		return nil, fmt.Errorf("autodiff: graph has no outputs")
 	}
+	fuseConvRelu(p, g.Outputs)
 	for _, o := range g.Outputs {
 		s, ok := p.slotOf[o.Name]
 		if !ok {

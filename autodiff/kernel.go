@@ -144,5 +144,10 @@ func (c *ctx[T]) primal(i int) bool {
 	return s < 0 || !c.r.p.isParam[s]
 }
 
+// keep reports whether a backward pass follows this forward pass, so that a
+// kernel may keep in its state, for that pass, what its backward rules would
+// otherwise recompute. Forward-only passes keep nothing.
+func (c *ctx[T]) keep() bool { return c.r.withBackward }
+
 // state returns the node's state slot, which persists across passes of one run.
 func (c *ctx[T]) state() *any { return &c.r.state[c.node] }
