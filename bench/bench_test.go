@@ -97,11 +97,7 @@ func BenchmarkForward(b *testing.B) {
 		b.Run(md.name+"/native", func(b *testing.B) {
 			opts := autodiff.EvalOptions{BatchSize: batch, Threads: threads()}
 			sink := func(int, []float32, []int) error { return nil }
-			for b.Loop() {
-				if err := p.Predict(context.Background(), d, nil, opts, sink); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loop(b, func() error { return p.Predict(context.Background(), d, nil, opts, sink) })
 		})
 		b.Run(md.name+"/onnxruntime", func(b *testing.B) {
 			testenv.Missing(b, "onnxruntime", ort.Init())
