@@ -355,6 +355,9 @@ func (k *convKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) 
 	return []*value[T]{y}, nil
 }
 
+// readsAdjoint: the tangent terms Ẇᵀ·Ȳ of X̄̇ and Ȳ·col(Ẋ)ᵀ of W̄̇ read Ȳ.
+func (k *convKernel[T]) readsAdjoint(dot, need []bool) bool { return bilinearReads(dot, need) }
+
 // backward gathers each block's output adjoint (and its tangent) once and
 // derives from it the bias, input and weight adjoints, reusing the forward
 // pass's col(X) and col(Ẋ).
@@ -371,8 +374,12 @@ func (k *convKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bo
 	tan := c.tangent()
 	res := make([]*value[T], len(in))
 	var gx, gw, gb *value[T]
+	primalX := need[0] && c.primal(0)
 	if need[0] {
-		gx = floatVal(c.zeros(x.f.Shape), nil)
+		gx = floatVal(c.alloc(x.f.Shape), nil)
+		if primalX {
+			clear(gx.f.Data)
+		}
 		if tan && (gy.dot != nil || w.dot != nil) {
 			gx.dot = c.zeros(x.f.Shape)
 		}
@@ -402,6 +409,9 @@ func (k *convKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bo
 		colT = c.r.ar.alloc(d.kk * sb * d.hw)
 	}
 	primalW, primalB := gw != nil && c.primal(1), gb != nil && c.primal(2)
+	// In an HVP pass Ȳ may be dead (liveness.go); then nothing below reads
+	// it: readsAdjoint told the analysis when the tangent terms do.
+	primalG := c.outAdjoint()
 	var y []T
 	if k.relu {
 		y = out[0].f.Data
@@ -410,7 +420,9 @@ func (k *convKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bo
 		nb := min(sb, d.n-s0)
 		ld := nb * d.hw
 		for grp := 0; grp < k.group; grp++ {
-			k.load(d, g, gy.f.Data, y, s0, nb, grp)
+			if primalG {
+				k.load(d, g, gy.f.Data, y, s0, nb, grp)
+			}
 			if gDot != nil {
 				k.load(d, gDot, gy.dot.Data, y, s0, nb, grp)
 			}
@@ -422,8 +434,10 @@ func (k *convKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bo
 			}
 			wg := w.f.Data[grp*d.mg*d.kk:]
 			if gx != nil {
-				gemm(true, false, d.kk, ld, d.mg, 1, wg, d.kk, g, ld, 0, colT, ld)
-				col2imBlock(d, gx.f.Data, colT, s0, nb, grp)
+				if primalX {
+					gemm(true, false, d.kk, ld, d.mg, 1, wg, d.kk, g, ld, 0, colT, ld)
+					col2imBlock(d, gx.f.Data, colT, s0, nb, grp)
+				}
 				if gx.dot != nil {
 					var beta T
 					if gDot != nil {

@@ -239,6 +239,9 @@ func (k *maxPoolKernel[T]) indexOutput(st *maxPoolState) *Tensor[int64] {
 	return t
 }
 
+// readsAdjoint: MaxPool's tangent rule routes ȳ̇ and does not read ȳ.
+func (k *maxPoolKernel[T]) readsAdjoint(dot, need []bool) bool { return false }
+
 func (k *maxPoolKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bool) ([]*value[T], error) {
 	st, ok := (*c.state()).(*maxPoolState)
 	if !ok {
@@ -250,8 +253,11 @@ func (k *maxPoolKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need [
 	}
 	g := gout[0]
 	s := in[0].f.Shape
-	gx := floatVal(c.zeros(s), nil)
-	scatterAdd(gx.f.Data, g.f.Data, st.arg)
+	gx := floatVal(c.alloc(s), nil)
+	if c.outAdjoint() {
+		clear(gx.f.Data)
+		scatterAdd(gx.f.Data, g.f.Data, st.arg)
+	}
 	if c.tangent() && g.dot != nil {
 		gx.dot = c.zeros(s)
 		scatterAdd(gx.dot.Data, g.dot.Data, st.arg)
