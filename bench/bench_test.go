@@ -188,8 +188,9 @@ func gradHVP(b *testing.B, name string, p *autodiff.Program, d autodiff.Data, id
 	})
 }
 
-// BenchmarkFullData times the passes a certified update repeats: the
-// gradient and the exact HVP of the mean cross-entropy over the retained set
+// BenchmarkFullData times the passes a certified update repeats: the loss
+// (line searches), the gradient and the exact HVP of the mean cross-entropy
+// over the retained set
 // of bench/mnist_forget_1000.txt (59,000 samples of the real training data),
 // read from the data set as `lethe unlearn` reads it, with the CLI's default
 // --batch-size 256.
@@ -213,7 +214,14 @@ func BenchmarkFullData(b *testing.B) {
 			}
 		}
 		_, p := compile(b, md.path)
-		gradHVP(b, fmt.Sprintf("%s/n%d", md.name, len(keep)), p, src, keep, autodiff.EvalOptions{BatchSize: 256, Threads: threads()})
+		name, opts := fmt.Sprintf("%s/n%d", md.name, len(keep)), autodiff.EvalOptions{BatchSize: 256, Threads: threads()}
+		b.Run(name+"/loss", func(b *testing.B) {
+			loop(b, func() error {
+				_, err := p.Loss(context.Background(), src, keep, opts)
+				return err
+			})
+		})
+		gradHVP(b, name, p, src, keep, opts)
 		dataset.Close(file)
 	}
 }
