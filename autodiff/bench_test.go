@@ -143,10 +143,11 @@ func timeFlops(b *testing.B, flops float64, fn func()) {
 //   - sgemm/conv2: one SGEMM of the shape the CNN's second convolution
 //     issues for its forward pass, what OpenBLAS reaches on that shape alone;
 //   - conv1, conv2: the Fashion-MNIST CNN's convolutions (kernels as compiled,
-//     on the values of a real pass over a chunk of the size full-data passes
-//     use), in the work a gradient pass does (forward, weight and input
-//     adjoints) and in the work an HVP pass does (plus tangents), counted as
-//     2·N·M·oh·ow·C·kh·kw operations per product;
+//     Relu fused in, on the values of a real pass over a chunk of the size
+//     full-data passes use), in the work a gradient pass does (forward,
+//     weight and input adjoints) and in the work an HVP pass does (tangents
+//     too, dead primal adjoints skipped), counting the operations of the
+//     GEMMs they issue, 2·N·M·oh·ow·C·kh·kw per product;
 //   - pass/grad, pass/hvp: whole batch-128 passes, counting the GEMM
 //     operations they issue.
 func BenchmarkKernels(b *testing.B) {
@@ -267,46 +268,18 @@ func newNodeBench(b *testing.B, c *compiled[float32], d *labelled, node int, hvp
 	}
 	outs := []*value[float32]{cloneValue(r.vals[n.out[0]])}
 	gout := []*value[float32]{cloneValue(r.adj[n.out[0]])}
-	x, w := args[0].f.Shape, args[1].f.Shape
-	dims, err := n.k.(*convKernel[float32]).dims(x, w)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Products: forward 1; backward 1 per needed adjoint among x and W
-	// (the primal weight adjoint is skipped in an HVP pass); in an HVP pass
-	// the tangents add one product per term: W·col(Ẋ), Ẇ·col(X) forward,
-	// and Ȳ̇ with Ẇ or Ẋ for each adjoint.
-	products := 1
-	if hvp {
-		products++ // Ẇ·col(X)
-		if args[0].dot != nil {
-			products++    // W·col(Ẋ)
-			products += 2 // W̄̇ = Ȳ̇·col(X)ᵀ + Ȳ·col(Ẋ)ᵀ
-		} else {
-			products++ // W̄̇ = Ȳ̇·col(X)ᵀ
-		}
-		if need[0] {
-			products += 3 // X̄ = Wᵀ·Ȳ, X̄̇ = Wᵀ·Ȳ̇ + Ẇᵀ·Ȳ
-		}
-	} else {
-		products++ // W̄
-		if need[0] {
-			products++ // X̄
-		}
-	}
 	ctx := &ctx[float32]{r: r, node: node}
-	return &nodeBench{
-		flops: float64(products) * 2 * float64(dims.n*dims.m*dims.hw*dims.kk),
-		step: func() {
-			r.ar.reset()
-			if _, err := n.k.forward(ctx, args); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := n.k.backward(ctx, args, outs, gout, need); err != nil {
-				b.Fatal(err)
-			}
-		},
-	}
+	h := &nodeBench{step: func() {
+		r.ar.reset()
+		if _, err := n.k.forward(ctx, args); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := n.k.backward(ctx, args, outs, gout, need); err != nil {
+			b.Fatal(err)
+		}
+	}}
+	h.flops = gemmFlops(h.step)
+	return h
 }
 
 func cloneValue[T Float](v *value[T]) *value[T] {
