@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -212,21 +213,73 @@ func (k *convKernel[T]) store(d convDims, y, mask, src, b []T, s0, nb, g int) {
 			ch := g*d.mg + m
 			at := ((s0+s)*d.m + ch) * d.hw
 			row, in := y[at:at+d.hw], src[m*ld+s*d.hw:][:d.hw]
-			if b == nil {
+			var bv T
+			if b != nil {
+				bv = b[ch]
+			}
+			switch {
+			case k.relu && mask == nil:
+				biasRelu(row, in, nil, bv)
+			case k.relu:
+				biasRelu(row, in, mask[at:at+d.hw], bv)
+			case b == nil:
 				copy(row, in)
-			} else {
-				bv := b[ch]
+			default:
 				for i, v := range in {
 					row[i] = v + bv
 				}
 			}
-			switch {
-			case !k.relu:
-			case mask == nil:
-				reluMask(row, row, row)
-			default:
-				reluMask(row, mask[at:at+d.hw], row)
+		}
+	}
+}
+
+// biasRelu sets dst[i] = src[i] + b where the Relu passes and 0 elsewhere:
+// where mask[i] > 0, or with mask nil (the primal) where src[i] + b > 0, in
+// one pass. Like reluMask it selects on bit patterns, so that the comparison
+// compiles to a conditional move.
+func biasRelu[T Float](dst, src, mask []T, b T) {
+	switch src := any(src).(type) {
+	case []float32:
+		d, bv := any(dst).([]float32)[:len(src)], float32(b)
+		if mask == nil {
+			for i, v := range src {
+				v += bv
+				u := math.Float32bits(v)
+				if !(v > 0) {
+					u = 0
+				}
+				d[i] = math.Float32frombits(u)
 			}
+			return
+		}
+		m := any(mask).([]float32)[:len(src)]
+		for i, v := range src {
+			u := math.Float32bits(v + bv)
+			if !(m[i] > 0) {
+				u = 0
+			}
+			d[i] = math.Float32frombits(u)
+		}
+	case []float64:
+		d, bv := any(dst).([]float64)[:len(src)], float64(b)
+		if mask == nil {
+			for i, v := range src {
+				v += bv
+				u := math.Float64bits(v)
+				if !(v > 0) {
+					u = 0
+				}
+				d[i] = math.Float64frombits(u)
+			}
+			return
+		}
+		m := any(mask).([]float64)[:len(src)]
+		for i, v := range src {
+			u := math.Float64bits(v + bv)
+			if !(m[i] > 0) {
+				u = 0
+			}
+			d[i] = math.Float64frombits(u)
 		}
 	}
 }
