@@ -294,6 +294,7 @@ func TestOpRules(t *testing.T) {
 		{name: "AveragePool/include-pad", op: "AveragePool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(3, 3), "pads": ints(1, 1, 1, 1), "count_include_pad": intAttr(1)}, inputs: []*value[float64]{r(1, 2, 4, 4)}, diff: []int{0}},
 		{name: "GlobalAveragePool", op: "GlobalAveragePool", inputs: []*value[float64]{r(2, 3, 4, 4)}, diff: []int{0}},
 		{name: "MaxPool/2x2", op: "MaxPool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}, inputs: []*value[float64]{r(2, 3, 6, 6)}, diff: []int{0}},
+		{name: "MaxPool/2x2-stride1", op: "MaxPool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(2, 2)}, inputs: []*value[float64]{r(2, 2, 5, 5)}, diff: []int{0}},
 		{name: "MaxPool/2x2-untiled", op: "MaxPool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}, inputs: []*value[float64]{r(2, 3, 7, 7)}, diff: []int{0}},
 		{name: "MaxPool/overlapping-dilated", op: "MaxPool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(2, 2), "dilations": ints(2, 2)}, inputs: []*value[float64]{r(2, 2, 6, 6)}, diff: []int{0}},
 		{name: "GlobalMaxPool", op: "GlobalMaxPool", inputs: []*value[float64]{r(2, 3, 4, 4)}, diff: []int{0}},

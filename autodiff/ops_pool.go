@@ -8,8 +8,8 @@ import (
 
 // Pooling. MaxPool copies the largest element of each window, so it is
 // linear given the argmax m(o), the first element of the window equal to its
-// maximum (found in the forward pass when tangents or indices need it, else
-// in the backward pass, so that inference only takes maxima):
+// maximum (found in the forward pass when tangents, indices or a backward
+// pass need it, so that inference only takes maxima):
 //
 //	ẏ[o] = ẋ[m(o)]     x̄[m(o)] += ȳ[o]     x̄̇[m(o)] += ȳ̇[o]    (f'' = 0)
 //
@@ -199,8 +199,10 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 	}
 	st.arg = st.arg[:len(y.f.Data)]
 	tangent := c.tangent() && x.dot != nil
-	st.argSet = tangent || k.indices
+	st.argSet = tangent || k.indices || c.keep()
 	switch {
+	case st.argSet && p.win.inside() && p.win.is2x2():
+		maxPool2x2Arg(y.f.Data, st.arg, x.f.Data, p.win, p.planes())
 	case st.argSet && p.win.inside():
 		maxPoolInside(y.f.Data, x.f.Data, p.win, p.planes())
 		maxPoolRecoverInside(st.arg, x.f.Data, y.f.Data, p.win, p.planes())
@@ -248,8 +250,7 @@ func (k *maxPoolKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need [
 		return nil, fmt.Errorf("backward before forward")
 	}
 	if !st.argSet {
-		maxPoolRecoverArg(st.arg, in[0].f.Data, out[0].f.Data, st.poolPlan)
-		st.argSet = true
+		return nil, fmt.Errorf("backward without a forward pass that kept the argmax")
 	}
 	g := gout[0]
 	s := in[0].f.Shape
