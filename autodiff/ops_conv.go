@@ -142,6 +142,15 @@ func (g window) validCols(x0 int) (lo, hi int) {
 // col2im adds a column matrix (rows ld apart) back into one sample's channel
 // block: the adjoint of im2col.
 func col2im[T Float](x, col []T, cg int, g window, ld int) {
+	if g.kw == 3 && g.sw == 1 && g.dw == 1 {
+		col2im3(x, col, cg, g, ld)
+		return
+	}
+	col2imAny(x, col, cg, g, ld)
+}
+
+// col2imAny is col2im for any window.
+func col2imAny[T Float](x, col []T, cg int, g window, ld int) {
 	hw := g.oh * g.ow
 	for c := 0; c < cg; c++ {
 		xc := x[c*g.h*g.w:]
@@ -171,6 +180,61 @@ func col2im[T Float](x, col []T, cg int, g window, ld int) {
 			}
 		}
 	}
+}
+
+// col2im3 is col2im for windows three columns wide with unit stride and
+// dilation across (the common 3×3 convolution): the three rows of a kernel
+// row go into an input row in one pass, each element's contributions added
+// in the same order as col2im adds them (kernel row, then column).
+func col2im3[T Float](x, col []T, cg int, g window, ld int) {
+	hw, ow, w := g.oh*g.ow, g.ow, g.w
+	x0 := -g.pl // input column of output column 0 in the window's first column
+	// Input columns [lo, hi) receive from all three window columns.
+	lo, hi := max(x0+2, 0), min(x0+ow, w)
+	for c := 0; c < cg; c++ {
+		xc := x[c*g.h*w : (c+1)*g.h*w]
+		for i := 0; i < g.kh; i++ {
+			r := (c*g.kh + i) * 3 * ld
+			r0, r1, r2 := col[r:r+hw], col[r+ld:r+ld+hw], col[r+2*ld:r+2*ld+hw]
+			for oy := 0; oy < g.oh; oy++ {
+				iy := oy*g.sh - g.pt + i*g.dh
+				if iy < 0 || iy >= g.h {
+					continue
+				}
+				dst := xc[iy*w : (iy+1)*w]
+				s0, s1, s2 := r0[oy*ow:(oy+1)*ow], r1[oy*ow:(oy+1)*ow], r2[oy*ow:(oy+1)*ow]
+				for ix := 0; ix < min(lo, w); ix++ {
+					dst[ix] = add3(dst[ix], s0, s1, s2, ix-x0)
+				}
+				if lo < hi {
+					d := dst[lo:hi]
+					a, b, e := s0[lo-x0:hi-x0], s1[lo-x0-1:hi-x0-1], s2[lo-x0-2:hi-x0-2]
+					a, b, e = a[:len(d)], b[:len(d)], e[:len(d)]
+					for k := range d {
+						d[k] = ((d[k] + a[k]) + b[k]) + e[k]
+					}
+				}
+				for ix := max(hi, lo); ix < w; ix++ {
+					dst[ix] = add3(dst[ix], s0, s1, s2, ix-x0)
+				}
+			}
+		}
+	}
+}
+
+// add3 adds to v the contributions s_j[o−j] (j = 0, 1, 2, in order) that
+// exist.
+func add3[T Float](v T, s0, s1, s2 []T, o int) T {
+	if o >= 0 && o < len(s0) {
+		v += s0[o]
+	}
+	if o >= 1 && o-1 < len(s1) {
+		v += s1[o-1]
+	}
+	if o >= 2 && o-2 < len(s2) {
+		v += s2[o-2]
+	}
+	return v
 }
 
 // convColumns is the number of output positions one GEMM covers: samples are
