@@ -27,10 +27,12 @@ func (p *program[T]) dataInput(sample []int, n int) (inputSlot, []int, error) {
 	return in, shape, nil
 }
 
-// pass runs forward and, when y is given, the loss and backward pass over one
-// batch. It returns the batch's loss sum scaled by scale.
+// pass runs forward and, when y is given, the loss over one batch, and then
+// a backward pass when the gradient is wanted or tangents are given (an
+// HVP). It returns the batch's loss sum scaled by scale.
 func (r *run[T]) pass(in inputSlot, x []float32, shape []int, y []int64, loss Loss, scale float64, tangents []*Tensor[T], wantGrad bool) (float64, error) {
 	r.begin(tangents, wantGrad)
+	r.withBackward = y != nil && (wantGrad || tangents != nil)
 	xt := &Tensor[T]{Shape: shape}
 	if same, ok := any(x).([]T); ok {
 		xt.Data = same // float32 programs read the batch in place
@@ -50,6 +52,9 @@ func (r *run[T]) pass(in inputSlot, x []float32, shape []int, y []int64, loss Lo
 	sum, seed, err := lossSeed(&ctx[T]{r: r, node: -1}, loss, r.vals[r.p.lossSlot], y, scale)
 	if err != nil {
 		return 0, err
+	}
+	if !r.withBackward {
+		return sum * scale, nil
 	}
 	if err := r.backward(seed); err != nil {
 		return 0, err
@@ -136,7 +141,7 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 		if err != nil {
 			return err
 		}
-		l, err := runs[w].pass(in, x, shape, y, job.opts.Loss, 1/float64(n), tangents, job.grad != nil || job.v == nil)
+		l, err := runs[w].pass(in, x, shape, y, job.opts.Loss, 1/float64(n), tangents, job.grad != nil)
 		if err != nil {
 			return err
 		}

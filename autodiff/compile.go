@@ -19,6 +19,7 @@ type program[T Float] struct {
 	values       []*Tensor[T] // current parameter values, by param
 	needGrad     []bool       // by slot: the value depends on a trainable parameter
 	isParam      []bool       // by slot: a trainable parameter
+	primalAdj    []bool       // by slot: an HVP pass needs the primal adjoint (liveness.go)
 	lossSlot     int          // the first output, or the logits feeding a final Softmax
 	finalSoftmax bool         // the first output is Softmax(lossSlot)
 }
@@ -154,6 +155,7 @@ func plan(m *onnxio.Model, freeze []string) (*graphPlan, error) {
 	if len(g.Outputs) == 0 {
 		return nil, fmt.Errorf("autodiff: graph has no outputs")
 	}
+	fuseConvRelu(p, g.Outputs)
 	for _, o := range g.Outputs {
 		s, ok := p.slotOf[o.Name]
 		if !ok {
@@ -272,6 +274,7 @@ func instantiate[T Float](p *graphPlan, pick func(kernels) kernel[T]) (*program[
 		}
 		prog.nodes = append(prog.nodes, c)
 	}
+	prog.primalAdj = primalAdjoints(prog)
 	return prog, nil
 }
 

@@ -29,11 +29,20 @@
 //   - backward computes the inputs' adjoints x̄ = Jᵀ·ȳ (the VJP) and, in
 //     tangent mode, their tangents x̄̇ = Jᵀ·ȳ̇ + (d/dt Jᵀ)·ȳ.
 //
-// A gradient is one forward and one backward pass. An HVP seeds the
-// parameters' tangents with v and runs the same two passes in tangent mode:
-// the tangent of the gradient is H·v, exactly, for roughly two to three
-// times the cost of a gradient. Nil tangents stand for zero and are never
-// computed, so the data input costs nothing extra.
+// A gradient is one forward and one backward pass; a loss is the forward
+// pass alone. An HVP seeds the parameters' tangents with v and runs the same
+// two passes in tangent mode: the tangent of the gradient is H·v, exactly,
+// for roughly two to three times the cost of a gradient. Nil tangents stand
+// for zero and are never computed, so the data input costs nothing extra,
+// and an HVP pass skips the primal adjoints no tangent rule reads (a
+// compile-time liveness analysis, liveness.go: in a CNN everything that
+// only feeds the first layer's input adjoint).
+//
+// Compile fuses a Relu that alone reads a Conv's output into the Conv
+// (fuse.go), whose kernel applies the Relu's rules where it copies results
+// out and adjoints in; the values and their order of computation are
+// unchanged. A forward pass that a backward pass follows leaves kernels state
+// for it (ctx.keep): a Conv keeps its im2col matrices, a MaxPool its argmax.
 //
 // A node the engine cannot compile is an *UnsupportedOpError naming the op,
 // the node and the opset; a supported op used in an unsupported way (for

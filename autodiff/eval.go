@@ -125,11 +125,22 @@ func (d *memData) Read(idx []int, x []float32, y []int64) error {
 // its gradient), which dominates for a handful of samples.
 const minChunk = 32
 
-// split cuts n samples into chunks, one or more per worker, of at most size samples.
+// split cuts n samples into chunks, one or more per worker, of at most size
+// samples. The chunks are of equal size (but the last) and, when there are
+// more than workers, their count is a multiple of the worker count, so that
+// every worker gets the same share: 128 samples with size 38 on two workers
+// are four chunks of 32, not 38, 38, 38 and 14 (76 samples for one worker,
+// 52 for the other).
 func split(n, size, threads int) (chunk, chunks, workers int) {
-	chunk = max(1, min(size, max(minChunk, (n+threads-1)/max(threads, 1))))
+	threads = max(threads, 1)
+	chunk = max(1, min(size, max(minChunk, (n+threads-1)/threads)))
 	chunks = (n + chunk - 1) / chunk
 	workers = max(1, min(threads, chunks))
+	if r := chunks % workers; r != 0 && chunks > workers {
+		chunks += workers - r
+	}
+	chunk = (n + chunks - 1) / chunks
+	chunks = (n + chunk - 1) / chunk
 	return
 }
 

@@ -132,17 +132,38 @@ func (c *ctx[T]) zeros(shape []int) *Tensor[T] {
 }
 
 // primal reports whether the primal adjoint of input i is needed. It is not
-// when the input is a trainable parameter and the pass computes only an HVP:
-// a parameter's adjoint is read only as the gradient, while intermediate
-// values' adjoints feed the tangent rules. Kernels may then leave that
-// adjoint's data undefined and skip its cost (a weight gradient's GEMM).
+// when the pass computes only an HVP and the input is a trainable parameter
+// (its adjoint is read only as the gradient) or a value whose primal adjoint
+// no tangent rule reads (liveness.go). Kernels may then leave that adjoint's
+// data undefined and skip its cost (a weight gradient's GEMM).
 func (c *ctx[T]) primal(i int) bool {
 	if c.r.wantGrad {
 		return true
 	}
 	s := c.r.p.nodes[c.node].in[i]
-	return s < 0 || !c.r.p.isParam[s]
+	return s < 0 || (!c.r.p.isParam[s] && c.r.p.primalAdj[s])
 }
+
+// outAdjoint reports whether the primal adjoints of the node's outputs are
+// needed. When they are not (an HVP pass, liveness.go), the primal data of
+// the output adjoints is undefined and must not be read; their tangents are
+// always defined.
+func (c *ctx[T]) outAdjoint() bool {
+	if c.r.wantGrad {
+		return true
+	}
+	for _, s := range c.r.p.nodes[c.node].out {
+		if s >= 0 && c.r.p.primalAdj[s] {
+			return true
+		}
+	}
+	return false
+}
+
+// keep reports whether a backward pass follows this forward pass, so that a
+// kernel may keep in its state, for that pass, what its backward rules would
+// otherwise recompute. Forward-only passes keep nothing.
+func (c *ctx[T]) keep() bool { return c.r.withBackward }
 
 // state returns the node's state slot, which persists across passes of one run.
 func (c *ctx[T]) state() *any { return &c.r.state[c.node] }

@@ -1,8 +1,10 @@
 package autodiff
 
-// The loops behind MaxPool: maxima with or without the argmax, the fast
-// paths for windows that stay inside the input (2×2 unrolled), and the
-// argmax recovered after a forward pass that took maxima only.
+// The loops behind MaxPool: maxima only for inference passes (2×2 unrolled
+// when the windows stay inside the input), and maxima with their argmax for
+// passes that need it (tangents, or a backward pass to follow): 2×2 in one
+// pass, other windows inside the input by recovering the argmax after the
+// maxima, the rest from the plan's index lists.
 
 // maxPoolArg writes each window's maximum and its argmax (the first index
 // of the largest element) from the plan's index lists.
@@ -47,7 +49,7 @@ func maxPoolPlanned[T Float](y []T, x []T, p *poolPlan) {
 // (no padding, no partial windows): every window has the same offsets from
 // its corner, and the builtin max compiles without branches.
 func maxPoolInside[T Float](y []T, x []T, g window, planes int) {
-	if g.kh == 2 && g.kw == 2 && g.dh == 1 && g.dw == 1 {
+	if g.is2x2() {
 		maxPool2x2(y, x, g, planes)
 		return
 	}
@@ -88,38 +90,12 @@ func maxPool2x2[T Float](y []T, x []T, g window, planes int) {
 	}
 }
 
-// maxPoolRecoverArg finds, after a forward pass that took maxima only, each
-// window's argmax: the first element equal to the maximum y (the first NaN
-// when y is NaN, as max propagates NaN).
-func maxPoolRecoverArg[T Float](arg []int, x, y []T, p *poolPlan) {
-	if p.win.inside() {
-		maxPoolRecoverInside(arg, x, y, p.win, p.planes())
-		return
-	}
-	op, ip := p.outPlane(), p.inPlane()
-	for pl := 0; pl < p.planes(); pl++ {
-		base := pl * ip
-		for o := 0; o < op; o++ {
-			a, want := -1, y[pl*op+o]
-			for _, i := range p.idx[p.starts[o]:p.starts[o+1]] {
-				if v := x[base+i]; v == want || (v != v && want != want) {
-					a = base + i
-					break
-				}
-			}
-			arg[pl*op+o] = a
-		}
-	}
-}
-
-// maxPoolRecoverInside is maxPoolRecoverArg for windows inside the input.
-// It scans each window backwards so that the first match wins without a
-// data-dependent branch (the compiler emits conditional moves).
+// maxPoolRecoverInside finds, after maxPoolInside, each window's argmax:
+// the first element equal to the maximum y (the first NaN when y is NaN, as
+// max propagates NaN). It scans each window backwards so that the first
+// match wins without a data-dependent branch (the compiler emits
+// conditional moves).
 func maxPoolRecoverInside[T Float](arg []int, x, y []T, g window, planes int) {
-	if g.kh == 2 && g.kw == 2 && g.dh == 1 && g.dw == 1 {
-		maxPoolRecover2x2(arg, x, y, g, planes)
-		return
-	}
 	rel := g.offsets()
 	ip, op := g.h*g.w, g.oh*g.ow
 	for pl := 0; pl < planes; pl++ {
@@ -149,46 +125,58 @@ func maxPoolRecoverInside[T Float](arg []int, x, y []T, g window, planes int) {
 	}
 }
 
-// maxPoolRecover2x2 is maxPoolRecoverInside for 2×2 windows without
-// dilation, unrolled so that every select is a conditional move.
-func maxPoolRecover2x2[T Float](arg []int, x, y []T, g window, planes int) {
-	ip, op := g.h*g.w, g.oh*g.ow
+// maxPool2x2Arg is maxPool2x2 with the argmax of maxPoolRecoverInside, in
+// one pass.
+func maxPool2x2Arg[T Float](y []T, arg []int, x []T, g window, planes int) {
+	w, sw, ow := g.w, g.sw, g.ow
+	ip, op := g.h*w, g.oh*ow
 	for pl := 0; pl < planes; pl++ {
 		xs := x[pl*ip : (pl+1)*ip]
-		ys := y[pl*op : (pl+1)*op]
-		as := arg[pl*op : (pl+1)*op]
 		for oy := 0; oy < g.oh; oy++ {
-			t := oy * g.sh * g.w // offset of the window row's top-left element
-			top, bottom := xs[t:], xs[t+g.w:]
-			row := ys[oy*g.ow : (oy+1)*g.ow]
-			for ox, want := range row {
-				i := ox * g.sw
-				v0, v1, v2 := top[i], top[i+1], bottom[i] // else bottom[i+1]
-				at := pl*ip + t + i
-				a := at + g.w + 1
-				if v2 == want {
-					a = at + g.w
+			t := oy * g.sh * w // offset of the window row's top-left element
+			top, bottom := xs[t:t+w], xs[t+w:t+2*w]
+			o := pl*op + oy*ow
+			ys, as := y[o:o+ow], arg[o:o+ow]
+			base := pl*ip + t
+			for ox := range ys {
+				i := ox * sw
+				if i+1 >= len(top) {
+					break // never: the windows are inside; this spares bounds checks
 				}
-				if v1 == want {
-					a = at + 1
+				v0, v1, v2, v3 := top[i], top[i+1], bottom[i], bottom[i+1]
+				m := max(max(v0, v1), max(v2, v3))
+				a := w + 1
+				if v2 == m {
+					a = w
 				}
-				if v0 == want {
-					a = at
+				if v1 == m {
+					a = 1
 				}
-				if want != want { // max propagated a NaN: route to the first NaN
-					a = at + g.w + 1
-					if v2 != v2 {
-						a = at + g.w
-					}
-					if v1 != v1 {
-						a = at + 1
-					}
-					if v0 != v0 {
-						a = at
-					}
+				if v0 == m {
+					a = 0
 				}
-				as[oy*g.ow+ox] = a
+				if m != m { // max propagated a NaN: route to the first NaN
+					a = firstNaN2x2(v0, v1, v2, w)
+				}
+				ys[ox], as[ox] = m, base+i+a
 			}
 		}
 	}
 }
+
+// firstNaN2x2 returns the offset in its window of the first NaN among the
+// top-left, top-right and bottom-left elements, else of the bottom-right.
+func firstNaN2x2[T Float](v0, v1, v2 T, w int) int {
+	switch {
+	case v0 != v0:
+		return 0
+	case v1 != v1:
+		return 1
+	case v2 != v2:
+		return w
+	}
+	return w + 1
+}
+
+// is2x2 reports whether the window is 2×2 without dilation.
+func (g window) is2x2() bool { return g.kh == 2 && g.kw == 2 && g.dh == 1 && g.dw == 1 }

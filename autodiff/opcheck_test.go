@@ -19,6 +19,7 @@ type opCase struct {
 	inputs []*value[float64] // nil entries are omitted optional inputs
 	diff   []int             // differentiable inputs
 	nout   int               // outputs to check (default 1)
+	relu   bool              // Conv only: with a Relu fused in (fuse.go)
 }
 
 func ints(v ...int64) onnxio.Attribute { return onnxio.Attribute{Type: onnxio.AttrTypeInts, Ints: v} }
@@ -86,7 +87,10 @@ func newHarness(t *testing.T, c opCase) *opHarness {
 	if err != nil {
 		t.Fatalf("%s: build: %v", c.name, err)
 	}
-	return &opHarness{k: ks.k64, r: &run[float64]{state: make([]any, 1), wantGrad: true}, out: nout}
+	if c.relu {
+		ks.k64.(*convKernel[float64]).relu = true
+	}
+	return &opHarness{k: ks.k64, r: &run[float64]{state: make([]any, 1), wantGrad: true, withBackward: true}, out: nout}
 }
 
 // eval runs forward (with tangents v on the diff inputs when v != nil).
@@ -277,6 +281,12 @@ func TestOpRules(t *testing.T) {
 		{name: "Conv", op: "Conv", attrs: map[string]onnxio.Attribute{"pads": ints(1, 1, 1, 1)}, inputs: []*value[float64]{r(2, 2, 5, 5), r(3, 2, 3, 3), r(3)}, diff: []int{0, 1, 2}},
 		{name: "Conv/strided-dilated-groups", op: "Conv", attrs: map[string]onnxio.Attribute{"pads": ints(2, 1, 0, 2), "strides": ints(2, 1), "dilations": ints(2, 1), "group": intAttr(2)},
 			inputs: []*value[float64]{r(2, 4, 7, 6), r(4, 2, 2, 3)}, diff: []int{0, 1}},
+		{name: "Conv+Relu", op: "Conv", relu: true, attrs: map[string]onnxio.Attribute{"pads": ints(1, 1, 1, 1)}, inputs: []*value[float64]{r(2, 2, 5, 5), r(3, 2, 3, 3), r(3)}, diff: []int{0, 1, 2}},
+		// 460 output positions per sample: blocks of 4 samples and 1 (convColumns).
+		{name: "Conv+Relu/strided-groups-blocks", op: "Conv", relu: true, attrs: map[string]onnxio.Attribute{"pads": ints(1, 0, 1, 1), "strides": ints(2, 1), "group": intAttr(2)},
+			inputs: []*value[float64]{r(5, 4, 40, 24), r(6, 2, 3, 3), r(6)}, diff: []int{0, 1, 2}},
+		// 900 output positions per sample: blocks of 2, 2 and 1 samples.
+		{name: "Conv/blocks", op: "Conv", attrs: map[string]onnxio.Attribute{"pads": ints(1, 1, 1, 1)}, inputs: []*value[float64]{r(5, 2, 30, 30), r(3, 2, 3, 3), r(3)}, diff: []int{0, 1, 2}},
 		{name: "Conv/1x1", op: "Conv", inputs: []*value[float64]{r(2, 3, 4, 4), r(2, 3, 1, 1)}, diff: []int{0, 1}},
 		{name: "Conv/1D", op: "Conv", attrs: map[string]onnxio.Attribute{"pads": ints(1, 1)}, inputs: []*value[float64]{r(2, 2, 7), r(3, 2, 3), r(3)}, diff: []int{0, 1, 2}},
 		{name: "MaxPool", op: "MaxPool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2), "pads": ints(0, 0, 1, 1)}, inputs: []*value[float64]{r(2, 3, 5, 5)}, diff: []int{0}},
@@ -284,6 +294,8 @@ func TestOpRules(t *testing.T) {
 		{name: "AveragePool/include-pad", op: "AveragePool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(3, 3), "pads": ints(1, 1, 1, 1), "count_include_pad": intAttr(1)}, inputs: []*value[float64]{r(1, 2, 4, 4)}, diff: []int{0}},
 		{name: "GlobalAveragePool", op: "GlobalAveragePool", inputs: []*value[float64]{r(2, 3, 4, 4)}, diff: []int{0}},
 		{name: "MaxPool/2x2", op: "MaxPool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}, inputs: []*value[float64]{r(2, 3, 6, 6)}, diff: []int{0}},
+		{name: "MaxPool/2x2-stride1", op: "MaxPool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(2, 2)}, inputs: []*value[float64]{r(2, 2, 5, 5)}, diff: []int{0}},
+		{name: "MaxPool/2x2-untiled", op: "MaxPool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}, inputs: []*value[float64]{r(2, 3, 7, 7)}, diff: []int{0}},
 		{name: "MaxPool/overlapping-dilated", op: "MaxPool", attrs: map[string]onnxio.Attribute{"kernel_shape": ints(2, 2), "dilations": ints(2, 2)}, inputs: []*value[float64]{r(2, 2, 6, 6)}, diff: []int{0}},
 		{name: "GlobalMaxPool", op: "GlobalMaxPool", inputs: []*value[float64]{r(2, 3, 4, 4)}, diff: []int{0}},
 		{name: "BatchNormalization", op: "BatchNormalization", inputs: []*value[float64]{r(2, 3, 4), r(3), r(3), r(3), positive(rng, 3)}, diff: []int{0, 1, 2}},

@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -14,9 +15,26 @@ import (
 //	tangent  W̄̇ = Σₙ Ȳ̇·col(X)ᵀ + Ȳ·col(Ẋ)ᵀ   X̄̇ = col⁻ᵀ(Wᵀ·Ȳ̇ + Ẇᵀ·Ȳ)   b̄̇ = Σ Ȳ̇
 //
 // where col⁻ᵀ (col2im) is the adjoint of im2col: it scatter-adds columns back.
+// A pass that goes on to a backward pass keeps col(X) and col(Ẋ) from its
+// forward pass (convState), so im2col runs once per pass and operand.
+//
+// A Relu that alone reads a Conv's output is fused into it (fuse.go): the
+// kernel then outputs y = max(Y, 0) and applies the Relu's rules where it
+// copies results out and adjoints in: ẏ = [y>0]·Ẏ, Ȳ = [y>0]·ȳ and
+// Ȳ̇ = [y>0]·ȳ̇, with [y > 0] = [Y > 0]. The Relu's own passes over memory
+// disappear.
 type convKernel[T Float] struct {
 	attrs windowAttrs
 	group int
+	relu  bool // a Relu is fused in
+}
+
+// convState is what a pass's forward leaves for its backward: the column
+// matrices of the input and of its tangent (nil when there is none), all
+// blocks and groups back to back (see colBlock). They live in the pass's
+// arena.
+type convState[T Float] struct {
+	col, colDot []T
 }
 
 func init() {
@@ -29,7 +47,7 @@ func init() {
 		if g < 1 {
 			return kernels{}, fmt.Errorf("group %d must be positive", g)
 		}
-		return pair(&convKernel[float32]{a, g}, &convKernel[float64]{a, g}), nil
+		return pair(&convKernel[float32]{attrs: a, group: g}, &convKernel[float64]{attrs: a, group: g}), nil
 	})
 }
 
@@ -37,6 +55,7 @@ func init() {
 type convDims struct {
 	win         window
 	n, c, m, cg int // batch, input channels, output channels, input channels per group
+	groups      int
 	mg, kk, hw  int // output channels per group, cg·kh·kw, oh·ow
 	inHW        int
 }
@@ -57,6 +76,7 @@ func (k *convKernel[T]) dims(x, w []int) (convDims, error) {
 	if d.c != d.cg*k.group || d.m%k.group != 0 {
 		return d, fmt.Errorf("channels: input %v, weights %v and group %d do not fit", x, w, k.group)
 	}
+	d.groups = k.group
 	d.mg = d.m / k.group
 	d.kk = d.cg * win.kh * win.kw
 	d.hw = win.oh * win.ow
@@ -122,6 +142,15 @@ func (g window) validCols(x0 int) (lo, hi int) {
 // col2im adds a column matrix (rows ld apart) back into one sample's channel
 // block: the adjoint of im2col.
 func col2im[T Float](x, col []T, cg int, g window, ld int) {
+	if g.kw == 3 && g.sw == 1 && g.dw == 1 {
+		col2im3(x, col, cg, g, ld)
+		return
+	}
+	col2imAny(x, col, cg, g, ld)
+}
+
+// col2imAny is col2im for any window.
+func col2imAny[T Float](x, col []T, cg int, g window, ld int) {
 	hw := g.oh * g.ow
 	for c := 0; c < cg; c++ {
 		xc := x[c*g.h*g.w:]
@@ -153,6 +182,61 @@ func col2im[T Float](x, col []T, cg int, g window, ld int) {
 	}
 }
 
+// col2im3 is col2im for windows three columns wide with unit stride and
+// dilation across (the common 3×3 convolution): the three rows of a kernel
+// row go into an input row in one pass, each element's contributions added
+// in the same order as col2im adds them (kernel row, then column).
+func col2im3[T Float](x, col []T, cg int, g window, ld int) {
+	hw, ow, w := g.oh*g.ow, g.ow, g.w
+	x0 := -g.pl // input column of output column 0 in the window's first column
+	// Input columns [lo, hi) receive from all three window columns.
+	lo, hi := max(x0+2, 0), min(x0+ow, w)
+	for c := 0; c < cg; c++ {
+		xc := x[c*g.h*w : (c+1)*g.h*w]
+		for i := 0; i < g.kh; i++ {
+			r := (c*g.kh + i) * 3 * ld
+			r0, r1, r2 := col[r:r+hw], col[r+ld:r+ld+hw], col[r+2*ld:r+2*ld+hw]
+			for oy := 0; oy < g.oh; oy++ {
+				iy := oy*g.sh - g.pt + i*g.dh
+				if iy < 0 || iy >= g.h {
+					continue
+				}
+				dst := xc[iy*w : (iy+1)*w]
+				s0, s1, s2 := r0[oy*ow:(oy+1)*ow], r1[oy*ow:(oy+1)*ow], r2[oy*ow:(oy+1)*ow]
+				for ix := 0; ix < min(lo, w); ix++ {
+					dst[ix] = add3(dst[ix], s0, s1, s2, ix-x0)
+				}
+				if lo < hi {
+					d := dst[lo:hi]
+					a, b, e := s0[lo-x0:hi-x0], s1[lo-x0-1:hi-x0-1], s2[lo-x0-2:hi-x0-2]
+					a, b, e = a[:len(d)], b[:len(d)], e[:len(d)]
+					for k := range d {
+						d[k] = ((d[k] + a[k]) + b[k]) + e[k]
+					}
+				}
+				for ix := max(hi, lo); ix < w; ix++ {
+					dst[ix] = add3(dst[ix], s0, s1, s2, ix-x0)
+				}
+			}
+		}
+	}
+}
+
+// add3 adds to v the contributions s_j[o−j] (j = 0, 1, 2, in order) that
+// exist.
+func add3[T Float](v T, s0, s1, s2 []T, o int) T {
+	if o >= 0 && o < len(s0) {
+		v += s0[o]
+	}
+	if o >= 1 && o-1 < len(s1) {
+		v += s1[o-1]
+	}
+	if o >= 2 && o-2 < len(s2) {
+		v += s2[o-2]
+	}
+	return v
+}
+
 // convColumns is the number of output positions one GEMM covers: samples are
 // grouped so that each product has at least this many columns, which keeps
 // OpenBLAS efficient when a layer has few channels.
@@ -169,111 +253,126 @@ func convCols[T Float](d convDims, col, x []T, s0, sb, g int) {
 	}
 }
 
-// gatherOut copies the output block of samples s0..s0+sb and group g,
-// y[s, g·mg+m, p], into dst as [mg, sb·hw].
-func gatherOut[T Float](d convDims, dst, y []T, s0, sb, g int) {
-	ld := sb * d.hw
-	for s := 0; s < sb; s++ {
+// colBlock returns the column matrix [kk, nb·hw] of the block of nb samples
+// starting at s0, group g: in a buffer holding every block (kept for the
+// backward pass) it starts at (s0·groups + g·nb)·kk·hw; otherwise the buffer
+// holds one block at a time.
+func colBlock[T Float](d convDims, buf []T, all bool, s0, nb, g int) []T {
+	size := d.kk * nb * d.hw
+	if !all {
+		return buf[:size]
+	}
+	off := (s0*d.groups + g*nb) * d.kk * d.hw
+	return buf[off : off+size]
+}
+
+// store copies the block result src ([mg, nb·hw]) of samples s0.. and group
+// g into the output y[s, g·mg+m, p], adding the bias b (nil: none). With a
+// fused Relu it then applies the mask [y > 0] of the primal output mask, or
+// of the stored values themselves when mask is nil (the primal: y = max(·, 0)).
+func (k *convKernel[T]) store(d convDims, y, mask, src, b []T, s0, nb, g int) {
+	ld := nb * d.hw
+	for s := 0; s < nb; s++ {
 		for m := 0; m < d.mg; m++ {
-			copy(dst[m*ld+s*d.hw:][:d.hw], y[((s0+s)*d.m+g*d.mg+m)*d.hw:])
+			ch := g*d.mg + m
+			at := ((s0+s)*d.m + ch) * d.hw
+			row, in := y[at:at+d.hw], src[m*ld+s*d.hw:][:d.hw]
+			var bv T
+			if b != nil {
+				bv = b[ch]
+			}
+			switch {
+			case k.relu && mask == nil:
+				biasRelu(row, in, nil, bv)
+			case k.relu:
+				biasRelu(row, in, mask[at:at+d.hw], bv)
+			case b == nil:
+				copy(row, in)
+			default:
+				for i, v := range in {
+					row[i] = v + bv
+				}
+			}
 		}
 	}
 }
 
-// scatterOut is the inverse of gatherOut.
-func scatterOut[T Float](d convDims, y, src []T, s0, sb, g int) {
-	ld := sb * d.hw
-	for s := 0; s < sb; s++ {
+// biasRelu sets dst[i] = src[i] + b where the Relu passes and 0 elsewhere:
+// where mask[i] > 0, or with mask nil (the primal) where src[i] + b > 0, in
+// one pass. Like reluMask it selects on bit patterns, so that the comparison
+// compiles to a conditional move.
+func biasRelu[T Float](dst, src, mask []T, b T) {
+	switch src := any(src).(type) {
+	case []float32:
+		d, bv := any(dst).([]float32)[:len(src)], float32(b)
+		if mask == nil {
+			for i, v := range src {
+				v += bv
+				u := math.Float32bits(v)
+				if !(v > 0) {
+					u = 0
+				}
+				d[i] = math.Float32frombits(u)
+			}
+			return
+		}
+		m := any(mask).([]float32)[:len(src)]
+		for i, v := range src {
+			u := math.Float32bits(v + bv)
+			if !(m[i] > 0) {
+				u = 0
+			}
+			d[i] = math.Float32frombits(u)
+		}
+	case []float64:
+		d, bv := any(dst).([]float64)[:len(src)], float64(b)
+		if mask == nil {
+			for i, v := range src {
+				v += bv
+				u := math.Float64bits(v)
+				if !(v > 0) {
+					u = 0
+				}
+				d[i] = math.Float64frombits(u)
+			}
+			return
+		}
+		m := any(mask).([]float64)[:len(src)]
+		for i, v := range src {
+			u := math.Float64bits(v + bv)
+			if !(m[i] > 0) {
+				u = 0
+			}
+			d[i] = math.Float64frombits(u)
+		}
+	}
+}
+
+// load gathers the output adjoint g[s, g·mg+m, p] of samples s0.. and group
+// g into dst as [mg, nb·hw], masked by [y > 0] with a fused Relu.
+func (k *convKernel[T]) load(d convDims, dst, g, y []T, s0, nb, grp int) {
+	ld := nb * d.hw
+	for s := 0; s < nb; s++ {
 		for m := 0; m < d.mg; m++ {
-			copy(y[((s0+s)*d.m+g*d.mg+m)*d.hw:][:d.hw], src[m*ld+s*d.hw:])
-		}
-	}
-}
-
-// convTerm is one product of a sum of convolutions: weights w with the
-// samples' data (inputs for apply, output adjoints for gradX).
-type convTerm[T Float] struct{ w, data []T }
-
-// apply computes y = Σ_t W_t·col(x_t) for every sample and group: one GEMM
-// per term accumulating in the column block, one copy out.
-func (k *convKernel[T]) apply(c *ctx[T], d convDims, y []T, terms ...convTerm[T]) {
-	sb := d.group()
-	col := c.r.ar.alloc(d.kk * sb * d.hw)
-	tmp := c.r.ar.alloc(d.mg * sb * d.hw)
-	for s0 := 0; s0 < d.n; s0 += sb {
-		nb := min(sb, d.n-s0)
-		for g := 0; g < k.group; g++ {
-			for i, t := range terms {
-				convCols(d, col, t.data, s0, nb, g)
-				gemm(false, false, d.mg, nb*d.hw, d.kk, 1, t.w[g*d.mg*d.kk:], d.kk, col, nb*d.hw, beta[T](i), tmp, nb*d.hw)
-			}
-			scatterOut(d, y, tmp, s0, nb, g)
-		}
-	}
-}
-
-// beta is the GEMM accumulation factor of the i-th term of a sum.
-func beta[T Float](i int) T {
-	if i == 0 {
-		return 0
-	}
-	return 1
-}
-
-// gradW adds Σₙ G[n]·col(x[n])ᵀ into dw.
-func (k *convKernel[T]) gradW(c *ctx[T], d convDims, dw, x, gy []T) {
-	sb := d.group()
-	col := c.r.ar.alloc(d.kk * sb * d.hw)
-	tmp := c.r.ar.alloc(d.mg * sb * d.hw)
-	for s0 := 0; s0 < d.n; s0 += sb {
-		nb := min(sb, d.n-s0)
-		for g := 0; g < k.group; g++ {
-			convCols(d, col, x, s0, nb, g)
-			gatherOut(d, tmp, gy, s0, nb, g)
-			gemm(false, true, d.mg, d.kk, nb*d.hw, 1, tmp, nb*d.hw, col, nb*d.hw, 1, dw[g*d.mg*d.kk:], d.kk)
-		}
-	}
-}
-
-// gradX adds col2im(Σ_t W_tᵀ·G_t[n]) into dx.
-func (k *convKernel[T]) gradX(c *ctx[T], d convDims, dx []T, terms ...convTerm[T]) {
-	sb := d.group()
-	col := c.r.ar.alloc(d.kk * sb * d.hw)
-	tmp := c.r.ar.alloc(d.mg * sb * d.hw)
-	for s0 := 0; s0 < d.n; s0 += sb {
-		nb := min(sb, d.n-s0)
-		ld := nb * d.hw
-		for g := 0; g < k.group; g++ {
-			for i, t := range terms {
-				gatherOut(d, tmp, t.data, s0, nb, g)
-				gemm(true, false, d.kk, ld, d.mg, 1, t.w[g*d.mg*d.kk:], d.kk, tmp, ld, beta[T](i), col, ld)
-			}
-			for s := 0; s < nb; s++ {
-				col2im(dx[((s0+s)*d.c+g*d.cg)*d.inHW:], col[s*d.hw:], d.cg, d.win, ld)
+			at := ((s0+s)*d.m + grp*d.mg + m) * d.hw
+			row := dst[m*ld+s*d.hw:][:d.hw]
+			if k.relu {
+				reluMask(row, y[at:at+d.hw], g[at:at+d.hw])
+			} else {
+				copy(row, g[at:at+d.hw])
 			}
 		}
 	}
 }
 
-// addBias adds b[m] to every output position of channel m.
-func addBias[T Float](y, b []T, n, m, hw int) {
-	for s := 0; s < n; s++ {
-		for ch := 0; ch < m; ch++ {
-			bv := b[ch]
-			row := y[(s*m+ch)*hw : (s*m+ch+1)*hw]
-			for i := range row {
-				row[i] += bv
-			}
-		}
-	}
-}
-
-// sumBias returns Σ over samples and positions of g, per channel.
-func sumBias[T Float](dst, g []T, n, m, hw int) {
-	clear(dst)
-	for s := 0; s < n; s++ {
-		for ch := 0; ch < m; ch++ {
-			dst[ch] += sum4(g[(s*m+ch)*hw : (s*m+ch+1)*hw])
+// sumBlock adds to db[g·mg+m] the sum of each sample's row of the block
+// adjoint src ([mg, nb·hw]), sample after sample, as a bias adjoint
+// accumulates over samples.
+func sumBlock[T Float](d convDims, db, src []T, nb, g int) {
+	ld := nb * d.hw
+	for s := 0; s < nb; s++ {
+		for m := 0; m < d.mg; m++ {
+			db[g*d.mg+m] += sum4(src[m*ld+s*d.hw:][:d.hw])
 		}
 	}
 }
@@ -295,6 +394,8 @@ func sum4[T Float](v []T) T {
 	return (a + b) + (c + d)
 }
 
+// forward computes Y = W·col(X) + b block by block, and in tangent mode
+// Ẏ = W·col(Ẋ) + Ẇ·col(X) + ḃ while the block's col(X) is still in cache.
 func (k *convKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) {
 	x, w := in[0], in[1]
 	if x.isInt() || w.isInt() {
@@ -304,87 +405,193 @@ func (k *convKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) 
 	if err != nil {
 		return nil, err
 	}
-	var b *value[T]
+	var b, bDot []T
 	if len(in) > 2 && in[2] != nil {
-		if b = in[2]; len(b.f.Data) != d.m {
-			return nil, fmt.Errorf("bias has %d entries for %d output channels", len(b.f.Data), d.m)
+		if b = in[2].f.Data; len(b) != d.m {
+			return nil, fmt.Errorf("bias has %d entries for %d output channels", len(b), d.m)
+		}
+		if in[2].dot != nil {
+			bDot = in[2].dot.Data
 		}
 	}
 	out := d.win.outShape(d.n, d.m)
 	y := floatVal(c.alloc(out), nil)
-	k.apply(c, d, y.f.Data, convTerm[T]{w.f.Data, x.f.Data})
-	if b != nil {
-		addBias(y.f.Data, b.f.Data, d.n, d.m, d.hw)
+	tangent := c.tangent() && (x.dot != nil || w.dot != nil || bDot != nil)
+	if tangent {
+		y.dot = c.alloc(out)
 	}
-	if c.tangent() && (x.dot != nil || w.dot != nil || (b != nil && b.dot != nil)) {
-		var terms []convTerm[T]
-		if x.dot != nil {
-			terms = append(terms, convTerm[T]{w.f.Data, x.dot.Data})
+	keep, sb := c.keep(), d.group()
+	colSize := d.kk * sb * d.hw
+	if keep {
+		colSize = d.kk * d.groups * d.n * d.hw
+	}
+	col := c.r.ar.alloc(colSize)
+	var colDot []T
+	if tangent && x.dot != nil {
+		colDot = c.r.ar.alloc(colSize)
+	}
+	tmp := c.r.ar.alloc(d.mg * sb * d.hw)
+	for s0 := 0; s0 < d.n; s0 += sb {
+		nb := min(sb, d.n-s0)
+		ld := nb * d.hw
+		for g := 0; g < k.group; g++ {
+			cx := colBlock(d, col, keep, s0, nb, g)
+			convCols(d, cx, x.f.Data, s0, nb, g)
+			wg := w.f.Data[g*d.mg*d.kk:]
+			gemm(false, false, d.mg, ld, d.kk, 1, wg, d.kk, cx, ld, 0, tmp, ld)
+			k.store(d, y.f.Data, nil, tmp, b, s0, nb, g)
+			if !tangent {
+				continue
+			}
+			var beta T
+			if x.dot != nil {
+				cxd := colBlock(d, colDot, keep, s0, nb, g)
+				convCols(d, cxd, x.dot.Data, s0, nb, g)
+				gemm(false, false, d.mg, ld, d.kk, 1, wg, d.kk, cxd, ld, 0, tmp, ld)
+				beta = 1
+			}
+			if w.dot != nil {
+				gemm(false, false, d.mg, ld, d.kk, 1, w.dot.Data[g*d.mg*d.kk:], d.kk, cx, ld, beta, tmp, ld)
+				beta = 1
+			}
+			if beta == 0 {
+				clear(tmp[:d.mg*ld])
+			}
+			k.store(d, y.dot.Data, y.f.Data, tmp, bDot, s0, nb, g)
 		}
-		if w.dot != nil {
-			terms = append(terms, convTerm[T]{w.dot.Data, x.f.Data})
-		}
-		if terms != nil {
-			y.dot = c.alloc(out)
-			k.apply(c, d, y.dot.Data, terms...)
-		} else {
-			y.dot = c.zeros(out)
-		}
-		if b != nil && b.dot != nil {
-			addBias(y.dot.Data, b.dot.Data, d.n, d.m, d.hw)
-		}
+	}
+	st, _ := (*c.state()).(*convState[T])
+	if st == nil {
+		st = &convState[T]{}
+		*c.state() = st
+	}
+	st.col, st.colDot = nil, nil
+	if keep {
+		st.col, st.colDot = col, colDot
 	}
 	return []*value[T]{y}, nil
 }
 
+// readsAdjoint: the tangent terms Ẇᵀ·Ȳ of X̄̇ and Ȳ·col(Ẋ)ᵀ of W̄̇ read Ȳ.
+func (k *convKernel[T]) readsAdjoint(dot, need []bool) bool { return bilinearReads(dot, need) }
+
+// backward gathers each block's output adjoint (and its tangent) once and
+// derives from it the bias, input and weight adjoints, reusing the forward
+// pass's col(X) and col(Ẋ).
 func (k *convKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bool) ([]*value[T], error) {
-	x, w, g := in[0], in[1], gout[0]
+	x, w, gy := in[0], in[1], gout[0]
 	d, err := k.dims(x.f.Shape, w.f.Shape)
 	if err != nil {
 		return nil, err
 	}
+	st, _ := (*c.state()).(*convState[T])
+	if need[1] && (st == nil || st.col == nil) {
+		return nil, fmt.Errorf("backward without a forward pass that kept its columns")
+	}
 	tan := c.tangent()
 	res := make([]*value[T], len(in))
+	var gx, gw, gb *value[T]
+	primalX := need[0] && c.primal(0)
 	if need[0] {
-		gx := floatVal(c.zeros(x.f.Shape), nil)
-		k.gradX(c, d, gx.f.Data, convTerm[T]{w.f.Data, g.f.Data})
-		if tan && (g.dot != nil || w.dot != nil) {
+		gx = floatVal(c.alloc(x.f.Shape), nil)
+		if primalX {
+			clear(gx.f.Data)
+		}
+		if tan && (gy.dot != nil || w.dot != nil) {
 			gx.dot = c.zeros(x.f.Shape)
-			var terms []convTerm[T]
-			if g.dot != nil {
-				terms = append(terms, convTerm[T]{w.f.Data, g.dot.Data})
-			}
-			if w.dot != nil {
-				terms = append(terms, convTerm[T]{w.dot.Data, g.f.Data})
-			}
-			k.gradX(c, d, gx.dot.Data, terms...)
 		}
 		res[0] = gx
 	}
 	if need[1] {
-		gw := floatVal(c.zeros(w.f.Shape), nil)
-		if c.primal(1) {
-			k.gradW(c, d, gw.f.Data, x.f.Data, g.f.Data)
-		}
-		if tan && (g.dot != nil || x.dot != nil) {
+		gw = floatVal(c.zeros(w.f.Shape), nil)
+		if tan && (gy.dot != nil || x.dot != nil) {
 			gw.dot = c.zeros(w.f.Shape)
-			if g.dot != nil {
-				k.gradW(c, d, gw.dot.Data, x.f.Data, g.dot.Data)
-			}
-			if x.dot != nil {
-				k.gradW(c, d, gw.dot.Data, x.dot.Data, g.f.Data)
-			}
 		}
 		res[1] = gw
 	}
 	if len(in) > 2 && need[2] {
-		gb := floatVal(c.alloc([]int{d.m}), nil)
-		sumBias(gb.f.Data, g.f.Data, d.n, d.m, d.hw)
-		if tan && g.dot != nil {
-			gb.dot = c.alloc([]int{d.m})
-			sumBias(gb.dot.Data, g.dot.Data, d.n, d.m, d.hw)
+		gb = floatVal(c.zeros([]int{d.m}), nil)
+		if tan && gy.dot != nil {
+			gb.dot = c.zeros([]int{d.m})
 		}
 		res[2] = gb
 	}
+	sb := d.group()
+	g := c.r.ar.alloc(d.mg * sb * d.hw)
+	var gDot, colT []T
+	if tan && gy.dot != nil {
+		gDot = c.r.ar.alloc(d.mg * sb * d.hw)
+	}
+	if gx != nil {
+		colT = c.r.ar.alloc(d.kk * sb * d.hw)
+	}
+	primalW, primalB := gw != nil && c.primal(1), gb != nil && c.primal(2)
+	// In an HVP pass Ȳ may be dead (liveness.go); then nothing below reads
+	// it: readsAdjoint told the analysis when the tangent terms do.
+	primalG := c.outAdjoint()
+	var y []T
+	if k.relu {
+		y = out[0].f.Data
+	}
+	for s0 := 0; s0 < d.n; s0 += sb {
+		nb := min(sb, d.n-s0)
+		ld := nb * d.hw
+		for grp := 0; grp < k.group; grp++ {
+			if primalG {
+				k.load(d, g, gy.f.Data, y, s0, nb, grp)
+			}
+			if gDot != nil {
+				k.load(d, gDot, gy.dot.Data, y, s0, nb, grp)
+			}
+			if primalB {
+				sumBlock(d, gb.f.Data, g, nb, grp)
+			}
+			if gb != nil && gb.dot != nil {
+				sumBlock(d, gb.dot.Data, gDot, nb, grp)
+			}
+			wg := w.f.Data[grp*d.mg*d.kk:]
+			if gx != nil {
+				if primalX {
+					gemm(true, false, d.kk, ld, d.mg, 1, wg, d.kk, g, ld, 0, colT, ld)
+					col2imBlock(d, gx.f.Data, colT, s0, nb, grp)
+				}
+				if gx.dot != nil {
+					var beta T
+					if gDot != nil {
+						gemm(true, false, d.kk, ld, d.mg, 1, wg, d.kk, gDot, ld, 0, colT, ld)
+						beta = 1
+					}
+					if w.dot != nil {
+						gemm(true, false, d.kk, ld, d.mg, 1, w.dot.Data[grp*d.mg*d.kk:], d.kk, g, ld, beta, colT, ld)
+					}
+					col2imBlock(d, gx.dot.Data, colT, s0, nb, grp)
+				}
+			}
+			if gw != nil {
+				cx := colBlock(d, st.col, true, s0, nb, grp)
+				if primalW {
+					gemm(false, true, d.mg, d.kk, ld, 1, g, ld, cx, ld, 1, gw.f.Data[grp*d.mg*d.kk:], d.kk)
+				}
+				if gw.dot != nil {
+					dwd := gw.dot.Data[grp*d.mg*d.kk:]
+					if gDot != nil {
+						gemm(false, true, d.mg, d.kk, ld, 1, gDot, ld, cx, ld, 1, dwd, d.kk)
+					}
+					if x.dot != nil {
+						gemm(false, true, d.mg, d.kk, ld, 1, g, ld, colBlock(d, st.colDot, true, s0, nb, grp), ld, 1, dwd, d.kk)
+					}
+				}
+			}
+		}
+	}
 	return res, nil
+}
+
+// col2imBlock adds the column block col ([kk, nb·hw]) of samples s0.. and
+// group g into the input adjoint dx.
+func col2imBlock[T Float](d convDims, dx, col []T, s0, nb, g int) {
+	ld := nb * d.hw
+	for s := 0; s < nb; s++ {
+		col2im(dx[((s0+s)*d.c+g*d.cg)*d.inHW:], col[s*d.hw:], d.cg, d.win, ld)
+	}
 }

@@ -82,6 +82,17 @@ func bilinearForward[T Float](c *ctx[T], p *mmPlan, a, b *value[T], y *value[T])
 	}
 }
 
+// bilinearReads is the readsAdjoint of a bilinear op Y = P(A, B): the
+// tangent terms P(Ȳ, Ḃ) of Ā̇ and P(Ȧ, Ȳ) of B̄̇ read Ȳ.
+func bilinearReads(dot, need []bool) bool {
+	return (dot[1] && need[0]) || (dot[0] && need[1])
+}
+
+func (matmulKernel[T]) readsAdjoint(dot, need []bool) bool { return bilinearReads(dot, need) }
+
+// readsAdjoint: C's rules β·u(Ȳ), β·u(Ȳ̇) read Ȳ only for C's primal adjoint.
+func (k *gemmKernel[T]) readsAdjoint(dot, need []bool) bool { return bilinearReads(dot, need) }
+
 // bilinearBackward returns Ā, B̄ (where needed) and their tangents; a
 // primal adjoint that ctx.primal says nobody reads is left uncomputed.
 func bilinearBackward[T Float](c *ctx[T], p *mmPlan, a, b, g *value[T], needA, needB bool) (*value[T], *value[T]) {
@@ -303,7 +314,12 @@ func (k *gemmKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bo
 			}
 			return dst
 		}
-		gc := floatVal(&Tensor[T]{Shape: cs, Data: scale(g.f.Data)}, nil)
+		gc := floatVal(&Tensor[T]{Shape: cs}, nil)
+		if c.primal(2) {
+			gc.f.Data = scale(g.f.Data)
+		} else {
+			gc.f.Data = alloc(numel(cs))
+		}
 		if c.tangent() && g.dot != nil {
 			gc.dot = &Tensor[T]{Shape: cs, Data: scale(g.dot.Data)}
 		}

@@ -8,8 +8,8 @@ import (
 
 // Pooling. MaxPool copies the largest element of each window, so it is
 // linear given the argmax m(o), the first element of the window equal to its
-// maximum (found in the forward pass when tangents or indices need it, else
-// in the backward pass, so that inference only takes maxima):
+// maximum (found in the forward pass when tangents, indices or a backward
+// pass need it, so that inference only takes maxima):
 //
 //	ẏ[o] = ẋ[m(o)]     x̄[m(o)] += ȳ[o]     x̄̇[m(o)] += ȳ̇[o]    (f'' = 0)
 //
@@ -125,7 +125,9 @@ type poolPlan struct {
 }
 
 func cachedPoolPlan[T Float](c *ctx[T], a windowAttrs, global bool, s []int) (*poolPlan, error) {
-	if p, ok := (*c.state()).(*poolPlan); ok && slices.Equal(p.shape, s) {
+	if p, ok := (*c.state()).(*poolPlan); ok && p.fits(s) {
+		p = p.withBatch(s[0])
+		*c.state() = p
 		return p, nil
 	}
 	g, out, err := poolWindow(a, global, s)
@@ -140,6 +142,24 @@ func cachedPoolPlan[T Float](c *ctx[T], a windowAttrs, global bool, s []int) (*p
 	})
 	*c.state() = p
 	return p, nil
+}
+
+// fits reports whether the plan's windows are those of input shape s: all
+// but the batch size agree.
+func (p *poolPlan) fits(s []int) bool {
+	return len(s) == len(p.shape) && slices.Equal(s[1:], p.shape[1:])
+}
+
+// withBatch returns the plan for a batch of n samples: the windows are the
+// same, so passes over chunks of different sizes share them.
+func (p *poolPlan) withBatch(n int) *poolPlan {
+	if p.shape[0] == n {
+		return p
+	}
+	q := *p
+	q.shape, q.out = slices.Clone(p.shape), slices.Clone(p.out)
+	q.shape[0], q.out[0] = n, n
+	return &q
 }
 
 func (p *poolPlan) planes() int  { return p.shape[0] * p.shape[1] }
@@ -162,8 +182,9 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 	}
 	st, _ := (*c.state()).(*maxPoolState)
 	var p *poolPlan
-	if st != nil && slices.Equal(st.shape, x.f.Shape) {
-		p = st.poolPlan
+	if st != nil && st.fits(x.f.Shape) {
+		p = st.withBatch(x.f.Shape[0])
+		st.poolPlan = p
 	} else {
 		*c.state() = nil
 		var err error
@@ -178,8 +199,13 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 	}
 	st.arg = st.arg[:len(y.f.Data)]
 	tangent := c.tangent() && x.dot != nil
-	st.argSet = tangent || k.indices
+	st.argSet = tangent || k.indices || c.keep()
 	switch {
+	case st.argSet && p.win.inside() && p.win.is2x2():
+		maxPool2x2Arg(y.f.Data, st.arg, x.f.Data, p.win, p.planes())
+	case st.argSet && p.win.inside():
+		maxPoolInside(y.f.Data, x.f.Data, p.win, p.planes())
+		maxPoolRecoverInside(st.arg, x.f.Data, y.f.Data, p.win, p.planes())
 	case st.argSet:
 		maxPoolArg(y.f.Data, st.arg, x.f.Data, p)
 	case p.win.inside():
@@ -215,19 +241,24 @@ func (k *maxPoolKernel[T]) indexOutput(st *maxPoolState) *Tensor[int64] {
 	return t
 }
 
+// readsAdjoint: MaxPool's tangent rule routes ȳ̇ and does not read ȳ.
+func (k *maxPoolKernel[T]) readsAdjoint(dot, need []bool) bool { return false }
+
 func (k *maxPoolKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bool) ([]*value[T], error) {
 	st, ok := (*c.state()).(*maxPoolState)
 	if !ok {
 		return nil, fmt.Errorf("backward before forward")
 	}
 	if !st.argSet {
-		maxPoolRecoverArg(st.arg, in[0].f.Data, out[0].f.Data, st.poolPlan)
-		st.argSet = true
+		return nil, fmt.Errorf("backward without a forward pass that kept the argmax")
 	}
 	g := gout[0]
 	s := in[0].f.Shape
-	gx := floatVal(c.zeros(s), nil)
-	scatterAdd(gx.f.Data, g.f.Data, st.arg)
+	gx := floatVal(c.alloc(s), nil)
+	if c.outAdjoint() {
+		clear(gx.f.Data)
+		scatterAdd(gx.f.Data, g.f.Data, st.arg)
+	}
 	if c.tangent() && g.dot != nil {
 		gx.dot = c.zeros(s)
 		scatterAdd(gx.dot.Data, g.dot.Data, st.arg)

@@ -428,10 +428,15 @@ func (reluKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) {
 	return []*value[T]{out}, nil
 }
 
+// readsAdjoint: the tangent rule x̄̇ = [x>0]·ȳ̇ does not read ȳ.
+func (reluKernel[T]) readsAdjoint(dot, need []bool) bool { return false }
+
 func (reluKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []bool) ([]*value[T], error) {
 	x, g := in[0].f, gout[0]
 	gx := floatVal(c.alloc(x.Shape), nil)
-	reluMask(gx.f.Data, x.Data, g.f.Data)
+	if c.outAdjoint() {
+		reluMask(gx.f.Data, x.Data, g.f.Data)
+	}
 	if c.tangent() && g.dot != nil {
 		gx.dot = c.alloc(x.Shape)
 		reluMask(gx.dot.Data, x.Data, g.dot.Data)

@@ -6,20 +6,21 @@ import "fmt"
 // state and the arena. A run is used by one goroutine at a time and reused
 // across passes, so steady-state passes allocate almost nothing.
 type run[T Float] struct {
-	p        *program[T]
-	vals     []*value[T]
-	adj      []*value[T]
-	owned    []bool // adj[s] was allocated by accumulate and may be added into
-	state    []any
-	inBuf    [][]*value[T]
-	outBuf   [][]*value[T]
-	need     [][]bool
-	ar       arena[T]
-	tangent  bool
-	wantGrad bool         // parameters' primal adjoints are wanted (see ctx.primal)
-	acc      [2][]float64 // gradient and HVP accumulators, reused across calls
-	bufX     []float32
-	bufY     []int64
+	p            *program[T]
+	vals         []*value[T]
+	adj          []*value[T]
+	owned        []bool // adj[s] was allocated by accumulate and may be added into
+	state        []any
+	inBuf        [][]*value[T]
+	outBuf       [][]*value[T]
+	need         [][]bool
+	ar           arena[T]
+	tangent      bool
+	wantGrad     bool         // parameters' primal adjoints are wanted (see ctx.primal)
+	withBackward bool         // a backward pass follows the forward pass (see ctx.keep)
+	acc          [2][]float64 // gradient and HVP accumulators, reused across calls
+	bufX         []float32
+	bufY         []int64
 }
 
 // scratch returns accumulator i with n entries, not cleared.
@@ -66,6 +67,7 @@ func (p *program[T]) newRun() *run[T] {
 func (r *run[T]) begin(tangents []*Tensor[T], wantGrad bool) {
 	r.ar.reset()
 	r.wantGrad = wantGrad
+	r.withBackward = false
 	copy(r.vals, r.p.consts)
 	clear(r.adj)
 	clear(r.owned)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run.sh runs lethe's side-by-side benchmarks (DESIGN.md §4) with the same
 # thread count for every engine and writes bench/RESULTS.md:
-#   1. Go testing.B: the native engine and onnxruntime (bench/bench_test.go);
+#   1. Go testing.B: the native engine and onnxruntime (bench/bench_test.go),
+#      and the engine's GFLOP/s against the SGEMM peak (autodiff's
+#      BenchmarkKernels);
 #   2. PyTorch (bench/torch_bench.py): forward, gradient, HVP, the paper's
 #      unlearning and retraining;
 #   3. lethe unlearn with the paper's LiSSA settings and with its defaults,
@@ -23,6 +25,8 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 
 log "Go benchmarks (native engine, onnxruntime)"
 LETHE_BENCH_THREADS=$THREADS go test -tags openblas -run '^$' -bench . -benchtime 2s -count "$COUNT" ./bench | tee "$OUT/go.txt" >&2
+log "Go benchmarks (GEMM and convolution GFLOP/s against the SGEMM peak, one thread)"
+go test -tags openblas -run '^$' -bench Kernels -count "$COUNT" ./autodiff | tee -a "$OUT/go.txt" >&2
 
 log "PyTorch"
 /usr/bin/python3 bench/torch_bench.py --threads "$THREADS" --out "$OUT/torch.json" --write-forget "$OUT/forget.txt"

@@ -28,10 +28,14 @@ func main() {
 }
 
 // goBench holds the ns/op samples of each Go benchmark, by name without the
-// -GOMAXPROCS suffix.
+// -GOMAXPROCS suffix, and the samples of its other metrics by name|unit
+// (e.g. "BenchmarkKernels/sgemm/1024|cpu-GFLOP/s").
 type goBench map[string][]float64
 
-var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+var (
+	benchLine = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+	metric    = regexp.MustCompile(`\s([\d.e+-]+) ([^\s\d][^\s]*)`)
+)
 
 func readGo(path string) (goBench, error) {
 	f, err := os.Open(path)
@@ -45,6 +49,10 @@ func readGo(path string) (goBench, error) {
 		if m := benchLine.FindStringSubmatch(sc.Text()); m != nil {
 			v, _ := strconv.ParseFloat(m[3], 64)
 			b[m[1]] = append(b[m[1]], v)
+			for _, u := range metric.FindAllStringSubmatch(sc.Text()[len(m[0]):], -1) {
+				v, _ := strconv.ParseFloat(u[1], 64)
+				b[m[1]+"|"+u[2]] = append(b[m[1]+"|"+u[2]], v)
+			}
 		}
 	}
 	return b, sc.Err()
@@ -57,6 +65,15 @@ func (b goBench) median(name string) float64 {
 		return 0
 	}
 	return v[len(v)/2] * 1e-9
+}
+
+// metricMedian returns the median of a benchmark's metric, or 0 when absent.
+func (b goBench) metricMedian(name, unit string) float64 {
+	v := slices.Sorted(slices.Values(b[name+"|"+unit]))
+	if len(v) == 0 {
+		return 0
+	}
+	return v[len(v)/2]
 }
 
 // fastest returns the fastest run in seconds of a benchmark, or 0 when absent.
@@ -184,6 +201,8 @@ func run(dir string, w io.Writer) error {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c.goName, dur(g), dur(pg), ratio(g, pg), dur(h), dur(ph), ratio(h, ph), ratio(h, g))
 	}
 
+	writeKernels(w, gb)
+
 	var paper, certified letheUnlearn
 	var retrain letheRetrain
 	if err := readJSON(filepath.Join(dir, "unlearn_paper.json"), &paper); err != nil {
@@ -220,4 +239,36 @@ func run(dir string, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "| %s | %.1f | %s |\n", label, torchRetrain, ratio(paper.Seconds, torchRetrain))
 	return nil
+}
+
+// writeKernels writes the full-data passes and the GFLOP/s of the engine's
+// products against the SGEMM peak measured in the same run (autodiff's
+// BenchmarkKernels, one thread, rates by CPU time).
+func writeKernels(w io.Writer, gb goBench) {
+	fmt.Fprintf(w, "\n## Full-data passes, float32 (59,000 retained samples, batch size 256)\n\n")
+	fmt.Fprintf(w, "| case | median | fastest | CPU time per call (median) |\n| --- | --- | --- | --- |\n")
+	for _, c := range []string{"mlp/n59000/grad", "mlp/n59000/hvp", "cnn/n59000/grad", "cnn/n59000/hvp"} {
+		name := "BenchmarkFullData/" + c
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c, dur(gb.median(name)), dur(gb.fastest(name)), dur(gb.metricMedian(name, "cpu-ns/op")*1e-9))
+	}
+	peak := gb.metricMedian("BenchmarkKernels/sgemm/1024", "cpu-GFLOP/s")
+	fmt.Fprintf(w, "\n## GEMM and convolution throughput, one thread (GFLOP/s by CPU time; %% of the 1024³ SGEMM in the same run)\n\n")
+	fmt.Fprintf(w, "| kernel | GFLOP/s | %% of SGEMM peak |\n| --- | --- | --- |\n")
+	for _, k := range []struct{ name, label string }{
+		{"sgemm/1024", "SGEMM 1024³ (peak)"},
+		{"sgemm/conv2", "SGEMM of conv2's forward shape"},
+		{"conv1/grad", "conv1 (1→8, 28×28), gradient pass's work"},
+		{"conv1/hvp", "conv1, HVP pass's work"},
+		{"conv2/grad", "conv2 (8→16, 14×14), gradient pass's work"},
+		{"conv2/hvp", "conv2, HVP pass's work"},
+		{"pass/grad", "CNN gradient, batch 128 (GEMM operations)"},
+		{"pass/hvp", "CNN HVP, batch 128 (GEMM operations)"},
+	} {
+		g := gb.metricMedian("BenchmarkKernels/"+k.name, "cpu-GFLOP/s")
+		pct := "—"
+		if g > 0 && peak > 0 {
+			pct = fmt.Sprintf("%.0f%%", 100*g/peak)
+		}
+		fmt.Fprintf(w, "| %s | %.1f | %s |\n", k.label, g, pct)
+	}
 }
