@@ -190,10 +190,8 @@ def accuracy_of(phi, y, theta):
 def head_experiment(model, x, y, xt, yt, mu, tol, verbose=True):
     """Fits the head on D and on D minus the canaries; returns (theta_D, theta_R, numbers, phi, phit)."""
     yd, cmask = private_labels(y)
-    t0 = time.perf_counter()
     phi = sn.with_bias(backbone_features(model, x[PRIVATE[0]:PRIVATE[1]]))
     phit = sn.with_bias(backbone_features(model, xt))
-    t_feat = time.perf_counter() - t0
     lg = log if verbose else None
     if verbose:
         log(f"  head on D ({phi.shape[0]} samples, {phi.shape[1] - 1} features, mu {mu:g})")
@@ -219,7 +217,7 @@ def head_experiment(model, x, y, xt, yt, mu, tol, verbose=True):
         log(f"  head on D minus {RANDOM_FORGET} random non-canary samples (warm start from the head on D)")
     th_q, info_q = sn.solve(phi[keep_rand], yd[keep_rand], mu, tol, theta0=th_d, log=lg)
     budget = NOISE_BUDGET_FLOORS * floor
-    num = dict(features_seconds=t_feat, fit_D=info_d, fit_R=info_r, fit_random=info_q,
+    num = dict(fit_D=info_d, fit_R=info_r, fit_random=info_q,
                random_distance=float(np.linalg.norm(th_q - th_d)), canary_distance=float(np.linalg.norm(th_r - th_d)),
                steps_canaries=steps_to(info_r["grad_history"], mu, budget),
                steps_random=steps_to(info_q["grad_history"], mu, budget),
@@ -586,7 +584,7 @@ def write_head_card(path, args, rep):
     fd, fr = num["fit_D"], num["fit_R"]
     d = hidden[-1]
     sweep_text = "No sweep file (models/mnist_head_sweep.json) was present when this card was written."
-    choice_text = ""
+    choice_text = peers_text = ""
     if rep["sweep"]:
         sw = rep["sweep"]
         rows = []
@@ -608,6 +606,18 @@ def write_head_card(path, args, rep):
                          f"(μ = {max(v, key=lambda r: r['canary_accuracy'])['mu']:g}), "
                          f"test {pct(min(r['test_accuracy'] for r in v))}–{pct(max(r['test_accuracy'] for r in v))}"
                          for k, v in by_bb.items())
+        peers = [r for r in sw["rows"] if r["canary_accuracy"] >= num["canary_accuracy"] - 1e-9
+                 and not (tuple(r["hidden"]) == tuple(hidden) and abs(r["mu"] - mu) < 1e-15)]
+        if peers:
+            peers_text = ("The other configurations with at least this canary-label accuracy: " + "; ".join(
+                f"784-{'-'.join(str(h) for h in r['hidden'])} at μ = {r['mu']:g} ({pct(r['canary_accuracy'])}, "
+                f"test {pct(r['test_accuracy'])}, {r['head_params']:,} head parameters, bound floor "
+                f"{r['bound_floor']:.1e})" for r in peers) + ".")
+            if not any(r["hidden"][-1] == d and r["mu"] > mu for r in peers):
+                peers_text += f" No {d}-wide configuration with a larger μ reaches this effect"
+                wider = sorted({r["hidden"][-1] for r in peers if r["hidden"][-1] > d})
+                peers_text += (f"; the wider ones ({', '.join(map(str, wider))} features) cost proportionally more in "
+                               "the backbone's forward pass and the head's Hessian-vector products." if wider else ".")
         choice_text = f"""Largest canary-label accuracy of the head on D per backbone over the μ tried, and its test
 accuracy range: {best}. The exact refits without the canaries stay at
 {pct(max(r['retrain_canary_accuracy'] for r in sw['rows']))} or below everywhere."""
@@ -654,6 +664,7 @@ never saw D.
 | task | MNIST 10-class classification |
 | architecture | {arch_text(hidden)}; ONNX ops {" → ".join(ver["ops"])} |
 | parameters | {rep["params"]:,} (float32): backbone {rep["params"] - 10 * (d + 1):,} (frozen), head {10 * (d + 1):,} (`head.weight` [10,{d}], `head.bias` [10]) |
+| features | {d}, of which {num["dead_features"]} are 0 on every sample of D (only the penalty acts on the head's weights for them: 0 at the minimiser) |
 | input / output | `x` float32 `[N,784]` (dynamic batch `N`) → `logits` float32 `[N,10]` (no softmax) |
 | ONNX | opset {ver["opset"]}, IR {ver["ir_version"]}, {ver["size_bytes"]:,} bytes |
 | public split (backbone) | mnist:train[0:30000]; the backbone's temporary head reached {pct(rep["binfo"]["temp_head_test_accuracy"])} test accuracy and was discarded |
@@ -709,10 +720,8 @@ and a small enough μ. {choice_text}
 
 This model uses the 784-{d} backbone with μ = {mu:g}: the head on D predicts the canary label for
 {pct(num["canary_accuracy"])} of the canaries against {pct(num["retrain_canary_accuracy"])} for the refit, and its mean
-canary loss is {num["retrain_canary_xent"] / num["canary_xent"]:.1f}× lower than the refit's, at {pct(num["test_accuracy"])} test accuracy. A
-larger μ (1e-4) gave a weaker effect in the accuracy column, a smaller one (1e-5) a stronger
-effect but lower test accuracy, a larger bound floor and slower Newton steps; the 1024-wide
-backbone doubles the feature cost. The posterior-bound floor of this model is
+canary loss is {num["retrain_canary_xent"] / num["canary_xent"]:.1f}× lower than the refit's, at {pct(num["test_accuracy"])} test accuracy. {peers_text}
+The posterior-bound floor of this model is
 {num["bound_floor"]:.1e}: at a budget of {NOISE_BUDGET_FLOORS}× the floor the noise at ε = 1 (σ = {num["noise_sigma"]:.1e}) left the refit's test
 accuracy at {pct(num["noisy_retrain_test_accuracy"])} (noise-free {pct(num["retrain_test_accuracy"])}).
 
