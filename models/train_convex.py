@@ -177,9 +177,11 @@ def backbone_features(model, x, dtype=torch.float32):
     return bb(torch.from_numpy(x).to(dtype)).numpy()
 
 
-def canary_metrics(phi_c, wrong, theta):
-    """(canary-label accuracy, mean cross-entropy against the canary label)."""
-    z, _, lse = sn.logits_lse(phi_c, theta)
+def canary_metrics(z, wrong):
+    """(canary-label accuracy, mean cross-entropy against the canary label) of the canaries' logits z."""
+    z = np.asarray(z, dtype=np.float64)
+    m = z.max(1, keepdims=True)
+    lse = (m + np.log(np.exp(z - m).sum(1, keepdims=True)))[:, 0]
     return float((z.argmax(1) == wrong).mean()), float((lse - z[np.arange(len(wrong)), wrong]).mean())
 
 
@@ -201,8 +203,8 @@ def head_experiment(model, x, y, xt, yt, mu, tol, verbose=True):
     keep = ~cmask
     th_r, info_r = sn.solve(phi[keep], yd[keep], mu, tol, theta0=th_d, log=lg)
     wrong = yd[cmask]
-    ca_d, cx_d = canary_metrics(phi[cmask], wrong, th_d)
-    ca_r, cx_r = canary_metrics(phi[cmask], wrong, th_r)
+    ca_d, cx_d = canary_metrics(phi[cmask] @ th_d.T, wrong)
+    ca_r, cx_r = canary_metrics(phi[cmask] @ th_r.T, wrong)
     floor = sn.rounding_margin(phi[keep], th_r, mu) / mu
     sigma4 = SIGMA_RATIO * NOISE_BUDGET_FLOORS * floor
     rng = np.random.default_rng(0)
@@ -324,19 +326,16 @@ def main_head(args, x, y, xt, yt):
         out = model(torch.from_numpy(x[PRIVATE[0]:PRIVATE[1]])).double().numpy()
         out_t = model(torch.from_numpy(xt)).double().numpy()
     z = out[cmask]
-    lse = np.log(np.exp(z - z.max(1, keepdims=True)).sum(1)) + z.max(1)
-    wrong = yd[cmask]
+    ca, cx = canary_metrics(z, yd[cmask])
     meas["exported"] = dict(test_accuracy=float((out_t.argmax(1) == yt).mean()),
-                            train_accuracy=float((out.argmax(1) == yd).mean()),
-                            canary_accuracy=float((z.argmax(1) == wrong).mean()),
-                            canary_xent=float((lse - z[np.arange(len(wrong)), wrong]).mean()))
+                            train_accuracy=float((out.argmax(1) == yd).mean()), canary_accuracy=ca, canary_xent=cx)
     meas["private_true_label_accuracy"] = float((out.argmax(1) == y[PRIVATE[0]:PRIVATE[1]]).mean())
     meas["canary_true_label_accuracy"] = float((z.argmax(1) == y[PRIVATE[0]:PRIVATE[1]][cmask]).mean())
     g_all, g_bb, g_head = full_network_gradient(model, x[PRIVATE[0]:PRIVATE[1]], yd, mu)
     meas.update(full_grad=g_all, full_grad_backbone=g_bb, full_grad_head=g_head)
     wnorm = ref.flat_params(model).double().norm().item()
     radius = math.ceil(1.1 * wnorm)
-    log("  measured: " + json.dumps({k: v for k, v in meas.items()}))
+    log("  measured: " + json.dumps(meas))
     t_fit = time.perf_counter() - t_start
 
     command = "/usr/bin/python3 models/train_convex.py --model mnist_head" + "".join(
@@ -344,7 +343,7 @@ def main_head(args, x, y, xt, yt):
         if getattr(args, k) != v) + (f" --threads {args.threads}" if args.threads != 1 else "")
     bb_names = [k for k, _ in model.named_parameters() if k.startswith("backbone.")]
     meta = {
-        "train.architecture": arch_text(hidden) + "; ONNX Gemm-Relu" * len(hidden) + "-Gemm",
+        "train.architecture": arch_text(hidden) + "; ONNX " + "Gemm-Relu-" * len(hidden) + "Gemm",
         "train.dataset": "mnist:train, pixels x/255 (float32), no normalisation, flattened to 784",
         "train.public_split": (f"mnist:train[0:30000]: {', '.join(bb_names)} trained with a temporary "
                                f"Linear head (discarded): Adam lr {args.lr:g} batch {args.batch_size} "
