@@ -149,20 +149,27 @@ def solve(phi, y, mu, tol, classes=10, theta0=None, pre_rows=8000, max_iter=100,
 
 
 def rounding_margin(phi, theta, mu, n=None):
-    """lethe's worst-case bound on the float64 rounding error of the head objective's
-    gradient (autodiff.RoundingMargin, DESIGN.md §1), evaluated for the head on its
-    features phi (with the bias column): gamma_{N+P+1000} * ((F + 2Z) * ||mean_i |J_i|^T 1||
-    + mu ||theta||), F = 2 (xent), Z = max_i ||(|W| |phi_i| + |b|)||_inf, J_i the Jacobian of
-    sample i's logits in theta. The posterior bound lethe can certify is never below
-    margin / mu."""
+    """lethe's worst-case bound on the float64 rounding error of the gradient of F
+    (autodiff.RoundingMargin, DESIGN.md §1), for the head on its features phi (with the bias
+    column), as lethe's head scope evaluates it on the head cut out at its input:
+
+        ((gamma_{N+1000} F + 2 gamma_{P+1000} Z) ||mean_i |J_i|^T 1|| + gamma_{N+1000} mu ||theta||) (1 + 1e-6)
+
+    gamma_k = k u / (1 - k u), u = 2^-53, F = 2 (xent), Z = max_i ||(|W| |phi_i| + |b|)||_inf,
+    J_i the Jacobian of sample i's logits in theta (|J_i|^T 1 = |phi_i| in every class row).
+    The posterior bound lethe can certify is never below margin / mu."""
     n = phi.shape[0] if n is None else n
     k, p = theta.shape[0], theta.size
-    gamma = (n + p + 1000) * 2.0 ** -53
-    gamma /= 1 - gamma
+
+    def gamma(m):
+        g = m * 2.0 ** -53
+        return g / (1 - g)
+
     aphi = np.abs(phi)
     jnorm = math.sqrt(k * float((aphi.mean(0) ** 2).sum()))
     z = float((aphi @ np.abs(theta).T).max())
-    return gamma * ((2.0 + 2.0 * z) * jnorm + mu * float(np.linalg.norm(theta)))
+    return ((gamma(n + 1000) * 2.0 + 2 * gamma(p + 1000) * z) * jnorm
+            + gamma(n + 1000) * mu * float(np.linalg.norm(theta))) * (1 + 1e-6)
 
 
 def gaussian_sigma_ratio(eps, delta):
