@@ -56,8 +56,9 @@ type convexJob struct {
 // (frozen ones the certified part reads) frozen.
 type head struct {
 	model  *onnxio.Model
-	prog   *autodiff.Program
-	freeze []string // literal globs of the head's frozen parameters
+	prog   *autodiff.Program // float64: the gradients and the bound
+	prog32 *autodiff.Program // float32: the Newton steps' Hessian-vector products
+	freeze []string          // literal globs of the head's frozen parameters
 }
 
 // newHead cuts the certified part of m (at path) out at the features and
@@ -79,6 +80,9 @@ func newHead(m *onnxio.Model, path string, proof *autodiff.AffineProof, features
 	}
 	h := &head{model: hm, freeze: literalGlobs(frozen)}
 	if h.prog, err = autodiff.Compile(hm, autodiff.Options{Precision: autodiff.Float64, Freeze: h.freeze}); err != nil {
+		return nil, badField("Model", "%s: the certified part: %w", path, err)
+	}
+	if h.prog32, err = autodiff.Compile(hm, autodiff.Options{Precision: autodiff.Float32, Freeze: h.freeze}); err != nil {
 		return nil, badField("Model", "%s: the certified part: %w", path, err)
 	}
 	return h, nil
@@ -125,21 +129,32 @@ func convexUpdate(ctx context.Context, j *convexJob, st *step) (*convexUpdated, 
 
 	h := j.head
 	prog := h.prog
-	if prog.Dim() != len(out.w0) {
-		return nil, fmt.Errorf("lethe: unlearn: the certified part has %d parameters, the convexity proof %d", prog.Dim(), len(out.w0))
+	if !sameParams(prog.Params(), cert) {
+		return nil, fmt.Errorf("lethe: unlearn: the certified part's parameters %v are not the model's certified ones %v", prog.Params(), cert)
 	}
 	retained := &autodiff.Objective{Program: prog, Data: checked{j.feats.data}, L2: j.obj.l2, Options: j.eval,
 		Index: retainedIndices(j.feats.data.Len(), j.forget.Indices)}
+	hessian := *retained
+	hessian.Program = h.prog32
 	rm, err := autodiff.NewRoundingMargin(h.model, h.freeze, retained)
 	if err != nil {
 		return nil, wrapf("unlearn", err)
 	}
 
+	lh, linear := findLinearHead(j.model, proof, cert, j.obj.loss, j.feats.data)
 	run := func(label string, w []float64, maxSteps int) (*unlearn.BudgetResult, error) {
 		st.info(label)
 		t := time.Now()
+		var precond func(dst, r []float64) error
+		if linear {
+			var err error
+			if precond, err = kfacPreconditioner(ctx, lh, prog, w, checked{j.feats.data}, retained.Index, j.eval, j.obj.l2); err != nil {
+				return nil, wrapf("unlearn", classify("Data", err))
+			}
+		}
 		res, err := unlearn.NewtonToBudget(ctx, retained, w, unlearn.BudgetOptions{
 			Mu: j.obj.l2, Budget: j.budget, Margin: rm.Margin, MaxSteps: maxSteps,
+			Hessian: &hessian, Precond: precond,
 			Progress: func(p unlearn.BudgetProgress) {
 				st.progress(p.Step, fmt.Sprintf("Newton step %d: ‖ĝ‖ = %.3g (the budget needs ≤ %.3g)", p.Step, p.Posterior.GradNorm, j.obj.l2*j.budget))
 			},
@@ -195,6 +210,14 @@ func convexUpdate(ctx context.Context, j *convexJob, st *step) (*convexUpdated, 
 	}
 	out.elapsed = time.Since(started)
 	return out, nil
+}
+
+// sameParams reports whether a and b list the same parameters in the same
+// order and layout.
+func sameParams(a, b []onnxio.Param) bool {
+	return slices.EqualFunc(a, b, func(p, q onnxio.Param) bool {
+		return p.Name == q.Name && p.Offset == q.Offset && p.Size == q.Size
+	})
 }
 
 // boundOrGrad is the bound at the last point, or ‖ĝ‖/μ when the gradient

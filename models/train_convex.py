@@ -80,9 +80,19 @@ RANDOM_FORGET_SEED = 1
 LOGREG_TOL = 1e-10
 
 DEFAULTS = {
-    "mnist_head": dict(hidden="512", mu=1e-4, epochs=10, lr=1e-3, batch_size=128, seed=0),
+    "mnist_head": dict(hidden="256,128", mu=1e-3, epochs=10, lr=1e-3, batch_size=128, seed=0),
     "mnist_logreg": dict(hidden="", mu=1e-3, epochs=0, lr=0.0, batch_size=0, seed=0),
 }
+# DEFAULT_CHOICE says why the defaults of mnist_head are what they are; the
+# timings were measured with lethe when the defaults were chosen, not by
+# this script.
+DEFAULT_CHOICE = ("The defaults (784-256-128, μ = 1e-3) trade a visible canary effect in accuracy for speed and "
+                  "headroom under the budget. The canaries' memorisation shows in their loss (lower for the head on "
+                  "D than for the refit), not in their accuracy. Wider heads at smaller μ show it in accuracy too "
+                  "(784-512 at μ = 1e-4: 5% against 0%), but lethe's certified update is far slower there: measured "
+                  "with lethe on this machine when the defaults were chosen, forgetting 1,000 random private "
+                  "samples took 37 s for 784-512 at μ = 1e-4 (condition number 1.4e4, a rounding floor of "
+                  "9e-5 under the 1e-4 budget) and about 1–2 s for these defaults.")
 HEAD_SWEEP = [((128, 64), (1e-3, 1e-4, 1e-5)), ((256, 128), (1e-3, 1e-4, 1e-5)), ((256,), (1e-3, 1e-4, 1e-5)),
               ((512,), (1e-3, 1e-4, 3e-5, 1e-5)), ((1024,), (1e-4, 3e-5))]
 LOGREG_SWEEP = (1e-2, 1e-3, 1e-4)
@@ -726,11 +736,13 @@ iterations before it converges quadratically.
 A canary effect an audit can see needs a head that can memorise a little: wide enough features
 and a small enough μ. {choice_text}
 
-This model uses the 784-{d} backbone with μ = {mu:g}: the head on D predicts the canary label for
+This model uses the 784-{'-'.join(str(h) for h in hidden)} backbone with μ = {mu:g}: the head on D predicts the canary label for
 {pct(num["canary_accuracy"])} of the canaries against {pct(num["retrain_canary_accuracy"])} for the refit, and its mean
 canary loss is {num["retrain_canary_xent"] / num["canary_xent"]:.1f}× lower than the refit's, at {pct(num["test_accuracy"])} test accuracy. {peers_text}
 At a budget of {NOISE_BUDGET_FLOORS}× the floor the noise at ε = 1 (σ = {num["noise_sigma"]:.1e}) left the refit's test
 accuracy at {pct(num["noisy_retrain_test_accuracy"])} (noise-free {pct(num["retrain_test_accuracy"])}).
+
+{DEFAULT_CHOICE}
 
 {sweep_text}
 

@@ -27,6 +27,16 @@ type BudgetOptions struct {
 	// MaxCGIter bounds the conjugate-gradient iterations of each step
 	// (one Hessian-vector product each). Default 2·Dim, at least 200.
 	MaxCGIter int
+	// Hessian, when not nil, is the objective whose Hessian-vector
+	// products the steps' solves use: the same samples and parameters as
+	// the objective, in cheaper arithmetic (float32, say). The gradients
+	// and the bound always come from the objective itself, so the steps'
+	// accuracy, not the bound's, depends on it.
+	Hessian Objective
+	// Precond, when not nil, preconditions the steps' conjugate-gradient
+	// solves (see CG.Precond): a fixed approximation of the inverse
+	// Hessian, such as a Kronecker-factored one for a linear head.
+	Precond func(dst, r []float64) error
 	// Progress, if not nil, is called after every bound evaluation.
 	Progress func(BudgetProgress)
 }
@@ -95,11 +105,19 @@ func NewtonToBudget(ctx context.Context, obj Objective, w0 []float64, opts Budge
 	if maxCG <= 0 {
 		maxCG = max(200, 2*obj.Dim())
 	}
+	hess := opts.Hessian
+	if hess == nil {
+		hess = obj
+	}
+	if hess.Dim() != obj.Dim() || hess.Len() != obj.Len() {
+		panic("unlearn: NewtonToBudget's Hessian objective differs in dimension or samples")
+	}
 	n := len(w0)
 	w := append([]float64(nil), w0...)
 	g := make([]float64, n)
 	trial := make([]float64, n)
 	res := &BudgetResult{}
+	var forcing, prevGrad float64
 	for step := 0; ; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -128,7 +146,9 @@ func NewtonToBudget(ctx context.Context, obj Objective, w0 []float64, opts Budge
 			res.W = w
 			return res, nil
 		}
-		st, err := newtonStep(ctx, obj, w, g, loss, trial, opts, maxCG)
+		forcing = forcingTerm(step, gn, prevGrad, forcing)
+		prevGrad = gn
+		st, err := newtonStep(ctx, obj, hess, w, g, loss, trial, opts, maxCG, forcing)
 		res.HVPs += st.Solve.HVPs
 		if err != nil {
 			return nil, fmt.Errorf("unlearn: newton step %d: %w", step+1, err)
@@ -137,21 +157,21 @@ func NewtonToBudget(ctx context.Context, obj Objective, w0 []float64, opts Budge
 	}
 }
 
-// newtonStep solves Hu = g and moves w to w − t·u, with t from a
-// backtracking (Armijo) line search on the objective. trial is scratch.
-func newtonStep(ctx context.Context, obj Objective, w, g []float64, loss float64, trial []float64, opts BudgetOptions, maxCG int) (NewtonStep, error) {
+// newtonStep solves Hu = g, with H the Hessian of hess, and moves w to
+// w − t·u, with t from a backtracking (Armijo) line search on obj. trial is
+// scratch.
+func newtonStep(ctx context.Context, obj, hess Objective, w, g []float64, loss float64, trial []float64, opts BudgetOptions, maxCG int, forcing float64) (NewtonStep, error) {
 	gn := Norm(g)
 	st := NewtonStep{Loss: loss, GradNorm: gn}
-	// Near the minimiser the next gradient is about the solve's residual:
-	// a quarter of μ·budget leaves room for the quadratic remainder and
-	// the margin. Far from it (‖ĝ‖ > 0.1) a loose solve is enough.
-	tol := 0.25 * opts.Mu * opts.Budget / gn
-	if gn > 0.1 {
-		tol = max(tol, 0.5)
-	}
+	// The solve stops at the relative residual the step can use: the
+	// forcing term while the quadratic remainder dominates, and never
+	// below what the budget needs (near the minimiser the next gradient is
+	// about the solve's residual; a quarter of μ·budget leaves room for the
+	// remainder and the margin).
+	tol := max(forcing, 0.25*opts.Mu*opts.Budget/gn)
 	tol = min(max(tol, 1e-12), 0.5)
-	cg := &CG{Tol: tol, MaxIter: maxCG}
-	u, solve, err := cg.Solve(ctx, Problem{Obj: obj, W: w}, g)
+	cg := &CG{Tol: tol, MaxIter: maxCG, Precond: opts.Precond}
+	u, solve, err := cg.Solve(ctx, Problem{Obj: hess, W: w}, g)
 	st.Solve = solve
 	var notConverged *NotConvergedError
 	if err != nil && !errors.As(err, &notConverged) {
@@ -178,4 +198,25 @@ func newtonStep(ctx context.Context, obj Objective, w, g []float64, loss float64
 		}
 	}
 	return st, fmt.Errorf("the line search found no decrease along the Newton direction (‖u‖ = %.3g); the objective may not be convex", st.StepNorm)
+}
+
+// forcingTerm is the relative accuracy of a Newton step's solve, by
+// Eisenstat and Walker's second choice (SIAM J. Sci. Comput. 17, 1996):
+// η_k = 0.9·(‖g_k‖/‖g_{k−1}‖)², safeguarded by 0.9·η_{k−1}² when that is
+// above 0.1, starting at 0.1 (0.5 far from the minimiser, ‖g‖ > 0.1). Loose
+// solves while the quadratic remainder dominates the next gradient, tight
+// ones once it does not: the steps converge superlinearly for far fewer
+// Hessian-vector products than exact solves.
+func forcingTerm(step int, gn, prevGrad, prev float64) float64 {
+	if step == 0 || prevGrad == 0 {
+		if gn > 0.1 {
+			return 0.5
+		}
+		return 0.1
+	}
+	eta := 0.9 * (gn / prevGrad) * (gn / prevGrad)
+	if s := 0.9 * prev * prev; s > 0.1 {
+		eta = max(eta, s)
+	}
+	return min(eta, 0.5)
 }

@@ -28,6 +28,11 @@ type CG struct {
 	MaxIter int
 	// Progress, if not nil, is called after every iteration.
 	Progress func(SolveProgress)
+	// Precond, if not nil, makes this preconditioned CG: it writes M⁻¹r
+	// into dst for a fixed symmetric positive definite M ≈ H + λI (dst and
+	// r never alias). The stopping rule stays on the unpreconditioned
+	// residual. The Lanczos form of Newton's default solve does not use it.
+	Precond func(dst, r []float64) error
 }
 
 // defaults returns Tol and MaxIter with their defaults filled in.
@@ -57,9 +62,23 @@ func (s *CG) Solve(ctx context.Context, p Problem, g []float64) ([]float64, Solv
 		return u, st, finishStats(&st, p, u, g, &c)
 	}
 	r := append([]float64(nil), g...)
-	d := append([]float64(nil), g...)
+	z := r // M⁻¹r: r itself without a preconditioner
+	if s.Precond != nil {
+		st.Method = "pcg"
+		z = make([]float64, n)
+	}
+	precond := func() error {
+		if s.Precond == nil {
+			return nil
+		}
+		return s.Precond(z, r)
+	}
+	if err := precond(); err != nil {
+		return nil, st, fmt.Errorf("unlearn: cg preconditioner: %w", err)
+	}
+	d := append([]float64(nil), z...)
 	ad := make([]float64, n)
-	rr := floats.Dot(r, r)
+	rz := floats.Dot(r, z)
 	converged := false
 	for k := 1; k <= maxIter; k++ {
 		if err := ctx.Err(); err != nil {
@@ -77,33 +96,38 @@ func (s *CG) Solve(ctx context.Context, p Problem, g []float64) ([]float64, Solv
 			}
 			return nil, st, &NegativeCurvatureError{Iter: k, Curvature: curv, Lambda: p.Lambda}
 		}
-		alpha := rr / dad
+		alpha := rz / dad
 		floats.AddScaled(u, alpha, d)
 		floats.AddScaled(r, -alpha, ad)
-		rrNew := floats.Dot(r, r)
+		rn := Norm(r)
 		if s.Progress != nil {
-			s.Progress(SolveProgress{Method: "cg", Iter: k, MaxIter: maxIter, Repetition: 1, Repetitions: 1,
-				RelResidual: math.Sqrt(rrNew) / gn})
+			s.Progress(SolveProgress{Method: st.Method, Iter: k, MaxIter: maxIter, Repetition: 1, Repetitions: 1,
+				RelResidual: rn / gn})
 		}
-		if math.Sqrt(rrNew) <= target {
+		if rn <= target {
 			// Check the true residual g − (H + λI)u.
 			if err := hvp(p.Obj, p.W, nil, p.Lambda, u, ad, &c); err != nil {
 				return nil, st, fmt.Errorf("unlearn: cg residual: %w", err)
 			}
 			floats.SubTo(r, g, ad)
-			rrNew = floats.Dot(r, r)
-			if math.Sqrt(rrNew) <= target {
+			if Norm(r) <= target {
 				converged = true
 				break
 			}
 			// Residual replacement: restart the recurrence from the true residual.
-			copy(d, r)
-			rr = rrNew
+			if err := precond(); err != nil {
+				return nil, st, fmt.Errorf("unlearn: cg preconditioner: %w", err)
+			}
+			copy(d, z)
+			rz = floats.Dot(r, z)
 			continue
 		}
-		beta := rrNew / rr
-		floats.AddScaledTo(d, r, beta, d)
-		rr = rrNew
+		if err := precond(); err != nil {
+			return nil, st, fmt.Errorf("unlearn: cg preconditioner: %w", err)
+		}
+		rzNew := floats.Dot(r, z)
+		floats.AddScaledTo(d, z, rzNew/rz, d)
+		rz = rzNew
 	}
 	if err := finishStats(&st, p, u, g, &c); err != nil {
 		return u, st, err

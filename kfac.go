@@ -1,0 +1,202 @@
+package lethe
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/lethe-ml/lethe/autodiff"
+	"github.com/lethe-ml/lethe/dataset"
+	"github.com/lethe-ml/lethe/onnxio"
+)
+
+// linearHead is the layout of the most common certified part: one Gemm,
+// z = W·φ + b (or φ·W + b), on a flat feature vector φ of size d, with K
+// outputs and the cross-entropy loss.
+type linearHead struct {
+	k, d   int
+	transB bool // W is [K, d] (PyTorch's nn.Linear) rather than [d, K]
+	// weight and bias are the offsets of W and b in the certified
+	// parameter vector.
+	weight, bias int
+}
+
+// findLinearHead reports whether the certified part of m is a linear head
+// the Kronecker-factored preconditioner handles, and its layout in the
+// certified parameters cert (parameter order).
+func findLinearHead(m *onnxio.Model, proof *autodiff.AffineProof, cert []onnxio.Param, loss autodiff.Loss, feats dataset.Source) (*linearHead, bool) {
+	if loss != autodiff.CrossEntropy || len(proof.Features) != 1 || len(feats.SampleShape()) != 1 || len(cert) != 2 {
+		return nil, false
+	}
+	for _, op := range proof.Ops {
+		if op != "Gemm" && op != "Softmax" {
+			return nil, false
+		}
+	}
+	offset := map[string]onnxio.Param{}
+	for _, p := range cert {
+		offset[p.Name] = p
+	}
+	var gemm *onnxio.Node
+	g := m.Graph()
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if n.OpType != "Gemm" || len(n.Inputs) != 3 || n.Inputs[0] != proof.Features[0] {
+			continue
+		}
+		if _, ok := offset[n.Inputs[1]]; !ok {
+			continue
+		}
+		if gemm != nil {
+			return nil, false
+		}
+		gemm = n
+	}
+	if gemm == nil || gemm.AttrFloat("alpha", 1) != 1 || gemm.AttrFloat("beta", 1) != 1 || gemm.AttrInt("transA", 0) != 0 {
+		return nil, false
+	}
+	w, okW := offset[gemm.Inputs[1]]
+	b, okB := offset[gemm.Inputs[2]]
+	if !okW || !okB || len(w.Shape) != 2 || b.Size == 0 {
+		return nil, false
+	}
+	h := &linearHead{transB: gemm.AttrInt("transB", 0) != 0, weight: w.Offset, bias: b.Offset}
+	h.k, h.d = int(w.Shape[1]), int(w.Shape[0])
+	if h.transB {
+		h.k, h.d = h.d, h.k
+	}
+	if b.Size != h.k || h.d != feats.SampleShape()[0] {
+		return nil, false
+	}
+	return h, true
+}
+
+// at is the position of W[k][j] (j < d) or of b[k] (j = d) in the certified
+// parameter vector.
+func (h *linearHead) at(k, j int) int {
+	switch {
+	case j == h.d:
+		return h.bias + k
+	case h.transB:
+		return h.weight + k*h.d + j
+	}
+	return h.weight + j*h.k + k
+}
+
+// kfacPreconditioner returns M⁻¹ for M = A ⊗ B + μI, the Kronecker-factored
+// approximation of the head objective's Hessian (1/N)Σ_i (diag(p_i) −
+// p_i·p_iᵀ) ⊗ φ̃_i·φ̃_iᵀ + μI with φ̃ = [φ; 1]: B = (1/N)Σ φ̃·φ̃ᵀ over the
+// retained samples idx of feats and A = (1/N)Σ (diag(p_i) − p_i·p_iᵀ) from
+// the softmax probabilities of the head prog at the parameters w. It is
+// exact when the probabilities do not vary with the sample, and inverted
+// exactly through the eigenvectors of A and B, so applying it costs
+// O(K·d·(K + d)), far below a Hessian-vector product.
+func kfacPreconditioner(ctx context.Context, h *linearHead, prog *autodiff.Program, w []float64, feats dataset.Source, idx []int,
+	eval autodiff.EvalOptions, mu float64) (func(dst, r []float64) error, error) {
+	k, d1 := h.k, h.d+1
+	bsum := mat.NewSymDense(d1, nil)
+	asum := mat.NewSymDense(k, nil)
+	const chunk = 2048
+	x := make([]float32, chunk*h.d)
+	rows := mat.NewDense(chunk, d1, nil)
+	for start := 0; start < len(idx); start += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b := idx[start:min(len(idx), start+chunk)]
+		if err := feats.Read(b, x[:len(b)*h.d], nil); err != nil {
+			return nil, err
+		}
+		part := rows.Slice(0, len(b), 0, d1).(*mat.Dense)
+		for i := range b {
+			for j := 0; j < h.d; j++ {
+				part.Set(i, j, float64(x[i*h.d+j]))
+			}
+			part.Set(i, h.d, 1)
+		}
+		bsum.SymRankK(bsum, 1, part.T())
+	}
+	if err := prog.SetParams(w); err != nil {
+		return nil, err
+	}
+	err := prog.Predict(ctx, feats, idx, eval, func(_ int, out []float32, shape []int) error {
+		if len(shape) != 2 || shape[1] != k {
+			return fmt.Errorf("the head's output has shape %v, want [n, %d]", shape, k)
+		}
+		p := make([]float64, k)
+		for i := 0; i < shape[0]; i++ {
+			softmax(p, out[i*k:(i+1)*k], prog.FinalSoftmax())
+			for a := 0; a < k; a++ {
+				for c := a; c < k; c++ {
+					v := -p[a] * p[c]
+					if a == c {
+						v += p[a]
+					}
+					asum.SetSym(a, c, asum.At(a, c)+v)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := float64(len(idx))
+	bsum.ScaleSym(1/n, bsum)
+	asum.ScaleSym(1/n, asum)
+	var eb, ea mat.EigenSym
+	if !eb.Factorize(bsum, true) || !ea.Factorize(asum, true) {
+		return nil, fmt.Errorf("the Kronecker factors' eigendecomposition failed")
+	}
+	lb, la := eb.Values(nil), ea.Values(nil)
+	var ub, ua mat.Dense
+	eb.VectorsTo(&ub)
+	ea.VectorsTo(&ua)
+	r := mat.NewDense(k, d1, nil)
+	var t1, t2 mat.Dense
+	return func(dst, res []float64) error {
+		for a := 0; a < k; a++ {
+			for j := 0; j < d1; j++ {
+				r.Set(a, j, res[h.at(a, j)])
+			}
+		}
+		t1.Mul(ua.T(), r) // in the eigenbases: U_Aᵀ·R·U_B
+		t2.Mul(&t1, &ub)
+		for a := 0; a < k; a++ {
+			for j := 0; j < d1; j++ {
+				t2.Set(a, j, t2.At(a, j)/(math.Max(la[a], 0)*math.Max(lb[j], 0)+mu))
+			}
+		}
+		t1.Mul(&ua, &t2)
+		t2.Mul(&t1, ub.T())
+		for a := 0; a < k; a++ {
+			for j := 0; j < d1; j++ {
+				dst[h.at(a, j)] = t2.At(a, j)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// softmax writes the probabilities of a row of logits (or, when probs is
+// set, of a row that already holds probabilities) into p.
+func softmax(p []float64, row []float32, probs bool) {
+	if probs {
+		for i, v := range row {
+			p[i] = float64(v)
+		}
+		return
+	}
+	m := float64(slices.Max(row))
+	var s float64
+	for i, v := range row {
+		p[i] = math.Exp(float64(v) - m)
+		s += p[i]
+	}
+	for i := range p {
+		p[i] /= s
+	}
+}
