@@ -38,6 +38,24 @@
 // written unless every step succeeds, onnxruntime's parity check included,
 // and no output ever replaces an input.
 //
+// # Scopes
+//
+// UnlearnRequest.Scope chooses what is certified. In the convex scope
+// (ScopeHead, or ScopeAuto when it can be proven), the certified
+// parameters enter the output affinely — the last layer over a frozen
+// backbone, or a whole linear model — so with μ > 0 the retained objective
+// is μ-strongly convex in them: Newton steps run until the a-posteriori
+// bound (‖∇L_r(w̃)‖ + rounding margin)/μ fits the budget that σ was
+// calibrated to before anything was computed from the data (Budget,
+// default DefaultBudget), and the released model keeps its accuracy. For a
+// model whose backbone will not run in lethe's engine the features come
+// from onnxruntime. In the full scope (ScopeFull, or ScopeAuto on a
+// network) every trainable parameter is certified with the budget 2C, the
+// ball's diameter: the guarantee holds, but the noise destroys a deep
+// network, and the result says why the scope was chosen
+// (UnlearnResult.ScopeReason). Retrain with ScopeHead is the exact
+// reference of the convex scope.
+//
 // # Entry points
 //
 // Each function takes a context and a request whose zero-valued fields take
