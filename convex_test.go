@@ -335,3 +335,20 @@ func TestAffineOpsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestFullScopeOnAConvexModel: asked for the full scope on a model whose
+// objective is proven strongly convex, the automatic λ is exactly 0 (no
+// damping of a problem that needs none), and the summary says why.
+func TestFullScopeOnAConvexModel(t *testing.T) {
+	requireORT(t)
+	dir := t.TempDir()
+	data, _, _ := mnistSubset(t, dir, 300)
+	res, err := lethe.Unlearn(context.Background(), request(t, dir, data, "full.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := res.Certificate.Bound
+	if res.Lambda != 0 || b.Lambda != 0 || !b.LambdaAuto || !strings.Contains(res.ScopeReason, "strongly convex") {
+		t.Fatalf("λ = %g (auto %v), reason %q", res.Lambda, b.LambdaAuto, res.ScopeReason)
+	}
+}

@@ -39,6 +39,10 @@ func validScope(s Scope) bool {
 // scopePlan is the resolved scope of a request.
 type scopePlan struct {
 	convex bool
+	// stronglyConvex: in the full scope, the objective is nevertheless
+	// proven μ-strongly convex (every parameter enters affinely, μ > 0),
+	// so the automatic λ is 0.
+	stronglyConvex bool
 	// proof is the convexity proof (convex only).
 	proof *autodiff.AffineProof
 	// reason says in one sentence why this scope.
@@ -53,7 +57,18 @@ type scopePlan struct {
 func resolveScope(m *onnxio.Model, modelPath string, s Scope, obj objective, freeze []string) (*scopePlan, error) {
 	switch s {
 	case ScopeFull:
-		return &scopePlan{reason: "the full scope was requested"}, nil
+		plan := &scopePlan{reason: "the full scope was requested"}
+		if params, err := m.Params(onnxio.ParamOptions{Freeze: freeze}); err == nil && len(params) > 0 && obj.l2 > 0 {
+			names := make([]string, len(params))
+			for i, p := range params {
+				names[i] = p.Name
+			}
+			if _, err := autodiff.ProveAffine(m, names, obj.loss); err == nil {
+				plan.stronglyConvex = true
+				plan.reason += fmt.Sprintf(" (the objective is proven %g-strongly convex, so the automatic λ is 0)", obj.l2)
+			}
+		}
+		return plan, nil
 	case ScopeHead:
 		head, err := autodiff.LastAffineLayer(m, obj.loss)
 		if err != nil {

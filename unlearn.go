@@ -388,6 +388,9 @@ func Unlearn(ctx context.Context, req UnlearnRequest) (*UnlearnResult, error) {
 		return nil, err
 	}
 	u := req.update(ws, forget, obj)
+	if req.Lambda == nil && plan.stronglyConvex {
+		u.newton.ZeroLambda, u.zeroByProof = true, true
+	}
 	st := rep.start("certified update", 0)
 	if u.newton.Solver == nil && req.Progress != nil {
 		u.newton.Solver = &unlearn.CG{} // the default solve, with progress

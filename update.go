@@ -22,6 +22,7 @@ type update struct {
 	eval             autodiff.EvalOptions
 	gradTol          float64
 	budget           float64 // Δ_max: 2C unless the request gives one
+	zeroByProof      bool    // λ = 0 because the objective is proven strongly convex
 	newton           unlearn.NewtonOptions
 	estimateSpectrum bool // estimate ‖H‖ and λ_min even when they cannot change Δ
 	noise            noiseRequest
@@ -134,6 +135,9 @@ func certifiedUpdate(ctx context.Context, u *update, st *step) (*updated, error)
 		st.info(fmt.Sprintf("warning: %v; the certificate's residual term accounts for it", err))
 	case err != nil:
 		return nil, wrapf("unlearn", classify("Data", err))
+	}
+	if u.zeroByProof {
+		res.LambdaAuto = true // chosen by the convexity proof, not given
 	}
 	out.newton = res
 	out.clean = res.W
