@@ -22,6 +22,17 @@
 // The retrain-from-scratch reference is Train on retained from a fresh
 // initialisation with the same options.
 //
+// # The convex scope
+//
+// When retained is μ-strongly convex (a convex data term plus (μ/2)‖w‖²,
+// with the parameters entering the model's output affinely), the distance
+// to the retrained minimiser is bounded a posteriori by one gradient:
+// ‖w − w̃*‖ ≤ (‖ĝ‖ + margin)/μ (PosteriorBound, with a MarginFunc bounding
+// the gradient's rounding). NewtonToBudget takes Newton steps (λ = 0, a
+// line search, inexact solves with Eisenstat–Walker forcing terms,
+// optionally preconditioned) until that bound fits a budget; from zeros it
+// is also the exact retrain.
+//
 // # Conventions
 //
 // Options structs are passed by value and their zero value is the documented
