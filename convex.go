@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lethe-ml/lethe/autodiff"
@@ -86,6 +87,37 @@ func newHead(m *onnxio.Model, path string, proof *autodiff.AffineProof, features
 		return nil, badField("Model", "%s: the certified part: %w", path, err)
 	}
 	return h, nil
+}
+
+// convexInputs computes what the certified part of m (at path) reads, for
+// the opened data ws: the features, by the frozen part, and the head; the
+// labels are checked against the head's outputs before anything else is
+// computed from them.
+func convexInputs(ctx context.Context, rep *reporter, m *onnxio.Model, path string, ws *workspace, plan *scopePlan, eng Engine, loss autodiff.Loss) (*features, *head, error) {
+	if len(plan.proof.Features) != 1 {
+		return nil, nil, badField("Model", "%s: the certified part reads %d tensors computed from the data (%s); lethe supports one",
+			path, len(plan.proof.Features), strings.Join(plan.proof.Features, ", "))
+	}
+	st := rep.start("features "+plan.proof.Features[0]+" of "+ws.name, ws.data.Len())
+	feats, err := computeFeatures(ctx, m, path, ws.data, plan.proof.Features[0], eng, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	st.done(fmt.Sprintf("%s, %s", feats.engine, feats.precision))
+	h, err := newHead(m, path, plan.proof, feats.tensor)
+	if err != nil {
+		return nil, nil, err
+	}
+	width, err := outputWidth(h.prog, feats.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if loss == autodiff.CrossEntropy || width > 1 {
+		if err := checkLabels(ws.data, ws.name, "Data", width); err != nil {
+			return nil, nil, err
+		}
+	}
+	return feats, h, nil
 }
 
 // convexUpdated is the convex scope's update, before anything is written.
@@ -198,15 +230,8 @@ func convexUpdate(ctx context.Context, j *convexJob, st *step) (*convexUpdated, 
 		// *certify.BudgetError here is a bug.
 		return nil, fmt.Errorf("lethe: unlearn: the posterior bound: %w", err)
 	}
-	out.released = slices.Clone(out.clean)
-	if j.noise.sigma > 0 {
-		n, err := newNoise(j.seed)
-		if err != nil {
-			return nil, wrapf("unlearn", err)
-		}
-		if err := n.Add(out.released, j.noise.sigma); err != nil {
-			return nil, wrapf("unlearn", err)
-		}
+	if out.released, err = noisy(out.clean, j.noise.sigma, j.seed); err != nil {
+		return nil, err
 	}
 	out.elapsed = time.Since(started)
 	return out, nil

@@ -146,15 +146,7 @@ func Retrain(ctx context.Context, req RetrainRequest) (*RetrainResult, error) {
 		return nil, err
 	}
 	if req.Scope == ScopeHead || req.Scope == ScopeAuto {
-		m, err := openModel(req.Model, req.Out)
-		if err != nil {
-			return nil, err
-		}
-		obj, err := req.Objective.resolveOptionalRadius(m, req.Model)
-		if err != nil {
-			return nil, err
-		}
-		plan, err := resolveScope(m, req.Model, req.Scope, obj, req.Engine.Freeze)
+		m, obj, plan, err := planScope(req.Model, req.Objective, req.Scope, req.Engine.Freeze, req.Out)
 		if err != nil {
 			return nil, err
 		}
@@ -229,13 +221,7 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 	if err != nil {
 		return nil, err
 	}
-	st := rep.start("features "+plan.proof.Features[0]+" of "+ws.name, ws.data.Len())
-	feats, err := computeFeatures(ctx, m, req.Model, ws.data, plan.proof.Features[0], req.Engine, st)
-	if err != nil {
-		return nil, err
-	}
-	st.done(fmt.Sprintf("%s, %s", feats.engine, feats.precision))
-	h, err := newHead(m, req.Model, plan.proof, feats.tensor)
+	feats, h, err := convexInputs(ctx, rep, m, req.Model, ws, plan, req.Engine, obj.loss)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +241,7 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 	if err != nil {
 		return nil, wrapf("retrain", classify("Data", err))
 	}
-	st = rep.start("exact retraining of the certified parameters on D_r", fallbackSteps)
+	st := rep.start("exact retraining of the certified parameters on D_r", fallbackSteps)
 	noMargin := func(context.Context, []float64) (float64, error) { return 0, nil }
 	res, err := unlearn.NewtonToBudget(ctx, o, w0, unlearn.BudgetOptions{Mu: obj.l2, Budget: tol / obj.l2, Margin: noMargin, MaxSteps: fallbackSteps,
 		Progress: func(p unlearn.BudgetProgress) {

@@ -117,6 +117,22 @@ func resolveScope(m *onnxio.Model, modelPath string, s Scope, obj objective, fre
 		reason: fmt.Sprintf("convex scope: every trainable parameter enters the output affinely (%s) and μ = %g > 0", strings.Join(proof.Ops, ", "), obj.l2)}, nil
 }
 
+// planScope loads the model at path (checking that no output is one of its
+// files), resolves its objective (a radius is optional: only the full scope
+// needs one) and decides the scope.
+func planScope(path string, o Objective, s Scope, freeze []string, outputs ...string) (*onnxio.Model, objective, *scopePlan, error) {
+	m, err := openModel(path, outputs...)
+	if err != nil {
+		return nil, objective{}, nil, err
+	}
+	obj, err := o.resolveOptionalRadius(m, path)
+	if err != nil {
+		return nil, obj, nil, err
+	}
+	plan, err := resolveScope(m, path, s, obj, freeze)
+	return m, obj, plan, err
+}
+
 // literalGlobs returns path.Match patterns that match exactly the given
 // names, escaping the pattern metacharacters.
 func literalGlobs(names []string) []string {

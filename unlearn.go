@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/lethe-ml/lethe/autodiff"
 	"github.com/lethe-ml/lethe/certify"
 	"github.com/lethe-ml/lethe/dataset"
 	"github.com/lethe-ml/lethe/onnxio"
@@ -352,15 +350,7 @@ func Unlearn(ctx context.Context, req UnlearnRequest) (*UnlearnResult, error) {
 		return nil, err
 	}
 	rep := newReporter(req.Progress)
-	m, err := openModel(req.Model, req.Out, req.certPath())
-	if err != nil {
-		return nil, err
-	}
-	obj, err := req.Objective.resolveOptionalRadius(m, req.Model)
-	if err != nil {
-		return nil, err
-	}
-	plan, err := resolveScope(m, req.Model, req.Scope, obj, req.Engine.Freeze)
+	m, obj, plan, err := planScope(req.Model, req.Objective, req.Scope, req.Engine.Freeze, req.Out, req.certPath())
 	if err != nil {
 		return nil, err
 	}
@@ -513,27 +503,9 @@ func (r *UnlearnRequest) unlearnConvex(ctx context.Context, rep *reporter, m *on
 	if err != nil {
 		return nil, err
 	}
-	st := rep.start("features "+plan.proof.Features[0]+" of "+ws.name, ws.data.Len())
-	if len(plan.proof.Features) != 1 {
-		return nil, badField("Model", "%s: the certified part reads %d tensors computed from the data (%s); lethe supports one", r.Model, len(plan.proof.Features), strings.Join(plan.proof.Features, ", "))
-	}
-	feats, err := computeFeatures(ctx, m, r.Model, ws.data, plan.proof.Features[0], r.Engine, st)
+	feats, h, err := convexInputs(ctx, rep, m, r.Model, ws, plan, r.Engine, obj.loss)
 	if err != nil {
 		return nil, err
-	}
-	st.done(fmt.Sprintf("%s, %s", feats.engine, feats.precision))
-	h, err := newHead(m, r.Model, plan.proof, feats.tensor)
-	if err != nil {
-		return nil, err
-	}
-	width, err := outputWidth(h.prog, feats.data)
-	if err != nil {
-		return nil, err
-	}
-	if obj.loss == autodiff.CrossEntropy || width > 1 {
-		if err := checkLabels(ws.data, ws.name, "Data", width); err != nil {
-			return nil, err
-		}
 	}
 	maxSteps := r.MaxNewtonSteps
 	if maxSteps == 0 {
@@ -541,7 +513,7 @@ func (r *UnlearnRequest) unlearnConvex(ctx context.Context, rep *reporter, m *on
 	}
 	job := &convexJob{model: m, path: r.Model, plan: plan, feats: feats, head: h, forget: forget, obj: obj,
 		eval: r.Engine.evalOptions(obj.loss), budget: budget, maxSteps: maxSteps, noise: noise, seed: r.Seed}
-	st = rep.start("certified update (convex scope)", maxSteps)
+	st := rep.start("certified update (convex scope)", maxSteps)
 	out, err := convexUpdate(ctx, job, st)
 	if err != nil {
 		return nil, err

@@ -175,17 +175,27 @@ func certifiedUpdate(ctx context.Context, u *update, st *step) (*updated, error)
 	if out.over != nil && out.noise.certified {
 		out.noise.certified, out.noise.status = false, certify.StatusOverBudget
 	}
-	out.released = slices.Clone(res.W)
-	if out.noise.sigma > 0 {
-		n, err := newNoise(u.noise.seed)
-		if err != nil {
-			return nil, wrapf("unlearn", err)
-		}
-		if err := n.Add(out.released, out.noise.sigma); err != nil {
-			return nil, wrapf("unlearn", err)
-		}
+	if out.released, err = noisy(res.W, out.noise.sigma, u.noise.seed); err != nil {
+		return nil, err
 	}
 	out.elapsed = time.Since(start)
+	return out, nil
+}
+
+// noisy returns w + N(0, σ²I) (a copy of w when σ is 0), the noise seeded
+// (tests only) or private.
+func noisy(w []float64, sigma float64, seed *uint64) ([]float64, error) {
+	out := slices.Clone(w)
+	if sigma == 0 {
+		return out, nil
+	}
+	n, err := newNoise(seed)
+	if err == nil {
+		err = n.Add(out, sigma)
+	}
+	if err != nil {
+		return nil, wrapf("unlearn", err)
+	}
 	return out, nil
 }
 
