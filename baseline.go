@@ -81,22 +81,11 @@ func Baseline(ctx context.Context, req BaselineRequest) (*BaselineResult, error)
 	if err := req.Engine.validate("Engine"); err != nil {
 		return nil, err
 	}
-	ws, err := load(req.Model, req.Engine, req.Data, "Data")
+	ws, obj, forget, err := openTraining(req.Model, req.Engine, req.Data, req.Objective, req.Forget)
 	if err != nil {
 		return nil, err
 	}
 	defer ws.close()
-	obj, err := req.Objective.resolve(ws.model, req.Model)
-	if err != nil {
-		return nil, err
-	}
-	if err := ws.checkData("Data", obj.loss); err != nil {
-		return nil, err
-	}
-	forget, err := req.Forget.resolve("Forget", ws.data)
-	if err != nil {
-		return nil, err
-	}
 	w0, err := ws.params()
 	if err != nil {
 		return nil, err

@@ -154,22 +154,11 @@ func Retrain(ctx context.Context, req RetrainRequest) (*RetrainResult, error) {
 			return req.retrainConvex(ctx, m, obj, plan, started)
 		}
 	}
-	ws, err := load(req.Model, req.Engine, req.Data, "Data", req.Out)
+	ws, obj, forget, err := openTraining(req.Model, req.Engine, req.Data, req.Objective, req.Forget, req.Out)
 	if err != nil {
 		return nil, err
 	}
 	defer ws.close()
-	obj, err := req.Objective.resolve(ws.model, req.Model)
-	if err != nil {
-		return nil, err
-	}
-	if err := ws.checkData("Data", obj.loss); err != nil {
-		return nil, err
-	}
-	forget, err := req.Forget.resolve("Forget", ws.data)
-	if err != nil {
-		return nil, err
-	}
 	n := ws.data.Len()
 	retained := retainedIndices(n, forget.Indices)
 	o := &autodiff.Objective{Program: ws.prog, Data: checked{ws.data}, Index: retained, L2: obj.l2, Options: req.Engine.evalOptions(obj.loss)}

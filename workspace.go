@@ -88,6 +88,30 @@ func withData(m *onnxio.Model, prog *autodiff.Program, path string, data Data, f
 	return &workspace{path: path, model: m, prog: prog, data: fit, name: data.String(), close: closeSrc}, nil
 }
 
+// openTraining loads the model and its training data for training on the
+// retained samples (Retrain, Baseline): the objective resolved from the
+// model's metadata, the data checked for the loss, the forget set read.
+// The caller closes the workspace.
+func openTraining(model string, eng Engine, data Data, o Objective, forget Subset, outputs ...string) (*workspace, objective, *dataset.ForgetSet, error) {
+	ws, err := load(model, eng, data, "Data", outputs...)
+	if err != nil {
+		return nil, objective{}, nil, err
+	}
+	obj, err := o.resolve(ws.model, model)
+	if err == nil {
+		err = ws.checkData("Data", obj.loss)
+	}
+	var f *dataset.ForgetSet
+	if err == nil {
+		f, err = forget.resolve("Forget", ws.data)
+	}
+	if err != nil {
+		ws.close()
+		return nil, obj, nil, err
+	}
+	return ws, obj, f, nil
+}
+
 // params returns the model's trainable parameters w*.
 func (ws *workspace) params() ([]float64, error) {
 	w, err := ws.model.ParamVector(ws.prog.Params())
