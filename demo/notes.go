@@ -76,15 +76,19 @@ func (r *run) scopeName() string {
 	return "convex"
 }
 
+// exactRetrainText says how the convex scope's exact retrain was made.
+func (r *run) exactRetrainText() string {
+	return fmt.Sprintf("Newton steps from zeros until ‖∇L(w, D_r)‖ ≤ 1e-9 (%d steps; ‖∇‖ = %.3g as stored in float32)", r.retrained.NewtonSteps, r.retrained.Final.GradNorm)
+}
+
 // referenceText says how the retrain reference was made.
 func (r *run) referenceText() string {
 	if r.convex() {
 		what := "exact retrain on D_r"
 		if fp := r.unlearned.Certificate.FrozenParameters; fp != nil && fp.Count > 0 {
-			what = "exact retrain of the certified parameters on D_r (the others fixed)"
+			what = "exact retrain of the certified parameters on D_r, the others fixed"
 		}
-		return fmt.Sprintf("%s: Newton from zeros to ‖∇L(w, D_r)‖ ≤ 1e-9, %d steps, ‖∇‖ = %.3g as stored in float32",
-			what, r.retrained.NewtonSteps, r.retrained.Final.GradNorm)
+		return what + ": " + r.exactRetrainText()
 	}
 	rc := r.recipe
 	return fmt.Sprintf("retrain from a fresh initialisation (seed %d) on D_r: projected Adam, lr %g, batch %d, %d epochs, in the ball C = %g", r.o.RetrainSeed, rc.LR, rc.BatchSize, rc.Epochs, r.C)
@@ -96,11 +100,11 @@ func (r *run) scopeNote() string {
 	c := r.unlearned.Certificate
 	cp, fp := c.CertifiedParameters, c.FrozenParameters
 	if fp == nil || fp.Count == 0 {
-		return fmt.Sprintf("What the convex scope guarantees: every parameter of the model (%s: %s) enters its output affinely (%s) and μ = %g > 0, so the training objective is μ-strongly convex, which the graph proves; lethe certified all of them. The (ε, δ) = (%s, %g) guarantee is relative to retraining the model exactly on D_r, which the \"retrain (reference)\" row does (%s).",
-			strings.Join(cp.Names, ", "), thousands(cp.Count), strings.Join(c.StrongConvexity.Ops, ", "), r.mu, formatEpsilon(c.Epsilon), c.Delta, r.referenceText())
+		return fmt.Sprintf("What the convex scope guarantees: every parameter of the model (%s: %s) enters its output affinely (%s) and μ = %g > 0, so the training objective is μ-strongly convex, which the graph proves; lethe certified all of them. The (ε, δ) = (%s, %g) guarantee is relative to retraining the model exactly on D_r, which the \"retrain (reference)\" row does: %s.",
+			strings.Join(cp.Names, ", "), thousands(cp.Count), strings.Join(c.StrongConvexity.Ops, ", "), r.mu, formatEpsilon(c.Epsilon), c.Delta, r.exactRetrainText())
 	}
-	s := fmt.Sprintf("What the %s scope guarantees: lethe certified the model's last affine layer (%s: %s parameters), whose objective is μ-strongly convex (μ = %g, proven from the graph), and kept the other %s parameters (the backbone) frozen, their digest in the certificate. The (ε, δ) = (%s, %g) guarantee is relative to retraining the head on D_r with the backbone fixed, which the \"retrain (reference)\" row does (%s). ",
-		r.scopeName(), strings.Join(cp.Names, ", "), thousands(cp.Count), r.mu, thousands(fp.Count), formatEpsilon(c.Epsilon), c.Delta, r.referenceText())
+	s := fmt.Sprintf("What the %s scope guarantees: lethe certified the model's last affine layer (%s: %s parameters), whose objective is μ-strongly convex (μ = %g, proven from the graph), and kept the other %s parameters (the backbone) frozen, their digest in the certificate. The (ε, δ) = (%s, %g) guarantee is relative to retraining the head on D_r with the backbone fixed, which the \"retrain (reference)\" row does: %s. ",
+		r.scopeName(), strings.Join(cp.Names, ", "), thousands(cp.Count), r.mu, thousands(fp.Count), formatEpsilon(c.Epsilon), c.Delta, r.exactRetrainText())
 	if p := r.setup.Private; p != nil {
 		return s + fmt.Sprintf("It covers the forget set because the backbone never saw it: the model card (%s) states that the backbone was trained only on %s, and every forgotten sample comes from the private split %s[%d:%d].",
 			p.Card, p.Public, r.trainSpec, p.From, p.To)
@@ -132,7 +136,7 @@ func (r *run) fullNote() string {
 	if b.PremiseHolds {
 		s += fmt.Sprintf("The theorem cannot do better here: its bound plus the solver term is %.4g (M ≈ %.3g, %s; λ = %.3g, λ_min ≈ %.3g), above 2C. ", b.Theorem+b.Residual, b.M, b.MSource, b.Lambda, b.LambdaMin)
 	} else {
-		s += fmt.Sprintf("The theorem cannot do better here: %s, so only the trivial bound 2C is rigorous. ", b.Premise)
+		s += fmt.Sprintf("The theorem's bound is not available here (its premise test: %s), so only the trivial bound 2C is rigorous. ", b.Premise)
 	}
 	full, rt := r.row(kindFull).Metrics.Test, r.row(kindRetrain).Metrics.Test
 	s += fmt.Sprintf("Its test accuracy is %s against the retrain's %s", pct(full), pct(rt))

@@ -207,7 +207,8 @@ func (r *run) open(ctx context.Context) error {
 			r.train = dataset.Subset(r.train, firstN(min(QuickTrain, r.train.Len())))
 			r.canaries = slices.DeleteFunc(r.canaries, func(i int) bool { return i >= QuickTrain })
 			r.test = dataset.Subset(r.test, firstN(min(QuickTest, r.test.Len())))
-			r.dataName = fmt.Sprintf("the first %d samples of %s; test: the first %d of %s", r.train.Len(), r.dataName, r.test.Len(), r.testSpec)
+			r.dataName = fmt.Sprintf("the first %d samples of %s", r.train.Len(), r.dataName)
+			r.testSpec = fmt.Sprintf("%s[0:%d]", r.testSpec, r.test.Len())
 		}
 	}
 	return r.resolveCard(ctx)
