@@ -8,14 +8,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/lethe-ml/lethe"
 	"github.com/lethe-ml/lethe/audit"
-	"github.com/lethe-ml/lethe/certify"
 	"github.com/lethe-ml/lethe/onnxio"
-	"github.com/lethe-ml/lethe/unlearn"
 )
 
 // Output files of a demo run, in its folder.
@@ -29,20 +28,26 @@ const (
 )
 
 // tableHeader names the columns of the results table: audit.FormatTable's
-// columns plus the privacy parameters of each row.
-var tableHeader = []string{
-	"method", "acc. retained", "acc. forgotten", "acc. test", "MIA AUC (loss)", "MIA AUC (posterior)",
-	"‖w − w_retrain‖₂", "time", "ε", "δ", "σ", "Δ (active bound)",
+// columns, the canaries' columns when there are canaries, and the privacy
+// parameters of each row.
+func tableHeader(canaries bool) []string {
+	h := []string{"method", "acc. retained", "acc. forgotten", "acc. test"}
+	if canaries {
+		h = append(h, "canary acc.", "canary loss")
+	}
+	return append(h, "MIA AUC (loss)", "MIA AUC (posterior)", "‖w − w_retrain‖₂", "time", "ε", "δ", "σ", "Δ (active bound)")
 }
 
-// cells formats a row of the results table.
-func (row *Row) cells() []string {
+// hasCanaries reports whether the rows measured canaries.
+func hasCanaries(rows []*Row) bool {
+	return slices.ContainsFunc(rows, func(r *Row) bool { return r.Metrics != nil && r.Metrics.Canaries != nil })
+}
+
+// cells formats a row of the results table (see tableHeader).
+func (row *Row) cells(canaries bool) []string {
 	m := row.Metrics
-	acc := func(s *lethe.SplitMetrics) string {
-		if s == nil {
-			return "—"
-		}
-		return fmt.Sprintf("%.2f%%", 100*s.Accuracy)
+	if m == nil {
+		m = &lethe.Metrics{}
 	}
 	auc := func(a *lethe.AttackMetrics) string {
 		if a == nil {
@@ -71,15 +76,19 @@ func (row *Row) cells() []string {
 	if row.ActiveBound != "" && row.Sensitivity != nil {
 		sens += " (" + row.ActiveBound + ")"
 	}
-	c := []string{row.Method, "—", "—", "—", "—", "—", num(row.DistanceToRetrain, "%.4g"), secs, eps,
-		num(row.Delta, "%.0e"), num(row.Sigma, "%.4g"), sens}
-	if m != nil {
-		c[1], c[2], c[3], c[4], c[5] = acc(m.Retained), acc(m.Forgotten), acc(m.Test), auc(m.MIALoss), auc(m.MIAPosterior)
-	}
+	dist := num(row.DistanceToRetrain, "%.4g")
 	if row.kind == kindRetrain {
-		c[6] = "0"
+		dist = "0"
 	}
-	return c
+	c := []string{row.Method, pct(m.Retained), pct(m.Forgotten), pct(m.Test)}
+	if canaries {
+		loss := "—"
+		if m.Canaries != nil {
+			loss = fmt.Sprintf("%.4g", m.Canaries.Loss)
+		}
+		c = append(c, pct(m.Canaries), loss)
+	}
+	return append(c, auc(m.MIALoss), auc(m.MIAPosterior), dist, secs, eps, num(row.Delta, "%.0e"), num(row.Sigma, "%.4g"), sens)
 }
 
 // formatSeconds shows a duration with about three significant digits.
@@ -97,24 +106,28 @@ func formatSeconds(s float64) string {
 
 // writeTable writes rows as a padded Markdown pipe table.
 func writeTable(w io.Writer, rows []*Row) error {
+	canaries := hasCanaries(rows)
 	body := make([][]string, len(rows))
 	for i, r := range rows {
-		body[i] = r.cells()
+		body[i] = r.cells(canaries)
 	}
-	return audit.WriteTable(w, tableHeader, body)
+	return audit.WriteTable(w, tableHeader(canaries), body)
 }
 
 // auditRow converts a row for audit's HTML report, whose table has no
-// privacy columns: the method name carries them.
+// privacy or canary columns: the method name carries them.
 func (row *Row) auditRow() audit.Row {
 	a := audit.NewRow(row.Method)
 	switch row.kind {
-	case kindCertified:
+	case kindCertified, kindFull:
 		if row.Certified {
-			a.Method = fmt.Sprintf("lethe certified (ε = %s, σ = %.4g)", formatEpsilon(*row.Epsilon), *row.Sigma)
+			a.Method = fmt.Sprintf("%s (ε = %s, σ = %.4g)", row.Method, formatEpsilon(*row.Epsilon), *row.Sigma)
 		}
 	case kindFixedSigma:
 		a.Method += fmt.Sprintf(" (σ = %g, no certification claim)", *row.Sigma)
+	}
+	if m := row.Metrics; m != nil && m.Canaries != nil {
+		a.Method += fmt.Sprintf("; canaries: accuracy %s, loss %.4g", pct(m.Canaries), m.Canaries.Loss)
 	}
 	if m := row.Metrics; m != nil {
 		for _, s := range []struct {
@@ -150,15 +163,23 @@ type figures struct {
 func (r *run) figures() (*figures, error) {
 	figs := &figures{}
 	title := r.setup.Name + ": "
-	c := r.unlearned.Certificate
 	if len(r.sweep) > 0 {
-		var cert audit.Series
-		cert.Name = "lethe certified, σ(ε) for Δ = " + fmt.Sprintf("%.4g", c.Bound.Sensitivity)
-		for _, s := range r.sweep {
-			cert.Epsilon = append(cert.Epsilon, s.Epsilon)
-			cert.Accuracy = append(cert.Accuracy, s.TestAccuracy)
+		var series []audit.Series
+		for _, u := range []*lethe.UnlearnResult{r.unlearned, r.full} {
+			pts := []SweepPoint(nil)
+			if u != nil {
+				pts = r.curve(u.Scope)
+			}
+			if len(pts) == 0 {
+				continue
+			}
+			s := audit.Series{Name: r.curveName(u, pts[0].Sensitivity)}
+			for _, p := range pts {
+				s.Epsilon = append(s.Epsilon, p.Epsilon)
+				s.Accuracy = append(s.Accuracy, p.TestAccuracy)
+			}
+			series = append(series, s)
 		}
-		series := []audit.Series{cert}
 		if !math.IsNaN(r.fixedEpsilon) && !math.IsInf(r.fixedEpsilon, 0) {
 			series = append(series, audit.Series{Name: fmt.Sprintf("lethe fixed σ = %g (ε derived)", PaperSigma),
 				Epsilon: []float64{r.fixedEpsilon}, Accuracy: []float64{r.row(kindFixedSigma).Metrics.Test.Accuracy}})
@@ -184,7 +205,7 @@ func (r *run) figures() (*figures, error) {
 	} {
 		var curves []audit.NamedROC
 		for _, row := range r.rows {
-			if row.kind == kindFixedSigma || row.Metrics == nil {
+			if row.kind == kindFixedSigma || row.kind == kindFull || row.Metrics == nil {
 				continue
 			}
 			if at := a.pick(row.Metrics); at != nil && len(at.ROC) > 0 {
@@ -203,158 +224,11 @@ func (r *run) figures() (*figures, error) {
 	return figs, nil
 }
 
-// notes are the report's "Notes and assumptions": what the numbers mean,
-// honestly, then the certificate's own assumptions.
-func (r *run) notes() []string {
-	u, c := r.unlearned, r.unlearned.Certificate
-	b := c.Bound
-	var n []string
-	P := len(r.w0)
-	if cert := r.row(kindCertified); cert != nil && c.Sigma > 0 {
-		noiseNorm := c.Sigma * math.Sqrt(float64(P))
-		var what string
-		switch {
-		case b.Active == certify.ActiveTrivial && !b.PremiseHolds:
-			what = fmt.Sprintf("Δ = %.4g is the trivial bound 2C (C = %g), because the theorem's interior-stationarity premise fails (see below) and only 2C is then rigorous", b.Sensitivity, b.C)
-			if b.LambdaMinMethod != certify.LambdaMinUnneeded && b.LambdaMin <= 0 && b.Lambda+b.LambdaMin > 0 {
-				what += fmt.Sprintf("; the theorem's bound would not be smaller anyway: λ_min ≈ %.3g ≤ 0, so 2C(MC + λ)/(λ + λ_min) ≥ 2Cλ/(λ + λ_min) = %.4g ≥ 2C for every M ≥ 0 (λ = %.3g), as is typical for a deep network whose Hessian is not positive definite",
-					b.LambdaMin, 2*b.C*b.Lambda/(b.Lambda+b.LambdaMin), b.Lambda)
-			}
-		case b.Active == certify.ActiveTrivial:
-			what = fmt.Sprintf("Δ = %.4g is the trivial bound 2C (C = %g): the theorem's bound plus the solver term, %.4g (M ≈ %.3g, %s; λ = %.3g, λ_min ≈ %.3g), is larger",
-				b.Sensitivity, b.C, b.Theorem+b.Residual, b.M, b.MSource, b.Lambda, b.LambdaMin)
-		default:
-			what = fmt.Sprintf("Δ = %.4g is the theorem's bound plus the solver's residual term (M ≈ %.3g, %s)", b.Sensitivity, b.M, b.MSource)
-		}
-		n = append(n, fmt.Sprintf("Certified row: %s. At (ε, δ) = (%s, %g) the analytic Gaussian mechanism needs σ = %.4g; over %d parameters the noise has norm ≈ σ√P = %.4g, against ‖w‖ ≤ C = %g. Its test accuracy is %s: this is the honest price of the guarantee when 2C carries it, not a bug.",
-			what, formatEpsilon(c.Epsilon), r.o.Delta, c.Sigma, P, noiseNorm, b.C, pct(cert.Metrics.Test)))
-	}
-	if !math.IsNaN(r.fixedEpsilon) {
-		n = append(n, fmt.Sprintf("The paper's fixed σ = %g is not calibrated to any privacy budget: with the same Δ = %.4g and δ = %g it gives ε = %s, a vacuous guarantee. Its row shows what the Newton step with a little noise achieves, with no certification claim.",
-			PaperSigma, b.Sensitivity, r.o.Delta, formatEpsilon(r.fixedEpsilon)))
-	}
-	n = append(n, fmt.Sprintf("The noise-free row is w̃, the Newton step before noise: NOT certified (anyone holding w̃ and the retrained model can tell them apart); it is shown to separate what the step does from what the noise does, and is never written to a file. The step moved the parameters by ‖u‖ = %.4g (‖w*‖ = %.4g): removing %d of %d samples moves the optimum little, while the certified noise has norm ≈ %.4g.",
-		u.StepNorm, unlearn.Norm(r.w0), r.nForget, r.train.Len(), c.Sigma*math.Sqrt(float64(P))))
-	if rt := r.row(kindRetrain); rt != nil && r.retrained != nil {
-		orig := r.row(kindOriginal)
-		n = append(n, fmt.Sprintf("The retrained reference follows the retrain recipe from a fresh initialisation (projected Adam, lr %g, batch %d, %d epochs, in the same ball); it ends at ‖∇L(w, D_r)‖ = %.3g with test accuracy %s against the original's %s. It is a different local minimum, so every model's distance to it is of the order of the ball's size; the distance measures closeness to this one retrained model, not to the unlearning target.",
-			r.recipe.LR, r.recipe.BatchSize, r.recipe.Epochs, r.retrained.Final.GradNorm, pct(rt.Metrics.Test), pct(orig.Metrics.Test)))
-	}
-	var stages []string
-	if b.LambdaMinMethod != certify.LambdaMinUnneeded {
-		stages = append(stages, "power iteration for ‖H‖", "Lanczos for λ_min")
-	}
-	stages = append(stages, "the "+b.Solver.Name+" solve")
-	if b.MSource == certify.MEstimated {
-		stages = append(stages, "the M estimate")
-	}
-	n = append(n, fmt.Sprintf("Time: the certified update took %s for %d full-data Hessian-vector products (%s), retraining from scratch %s with lethe's engine.",
-		formatSeconds(u.UpdateSeconds), u.HVPs, strings.Join(stages, ", "), formatSeconds(r.retrained.TrainSeconds)))
-	if r.setup.Baselines {
-		n = append(n, "Fine-tune (projected Adam on D_r from w*) and negative gradient (projected SGD ascent on D_u from w*) are heuristic baselines with no guarantee of any kind.")
-	}
-	n = append(n, r.miaNote())
-	n = append(n, "Theorem premise: "+b.Premise+".")
-	if r.verify != nil {
-		var names []string
-		for _, c := range r.verify.Checks {
-			names = append(names, c.Name+" "+c.Status)
-		}
-		n = append(n, fmt.Sprintf("lethe verify on the released model and certificate: %s.", strings.Join(names, ", ")))
-	}
-	for _, a := range c.Assumptions {
-		n = append(n, "Certificate assumption: "+a)
-	}
-	return n
-}
-
-// miaNote reads the attack numbers against retraining.
-func (r *run) miaNote() string {
-	var parts []string
-	for _, k := range []rowKind{kindOriginal, kindRetrain, kindCertified, kindNoNoise} {
-		row := r.row(k)
-		if row == nil || row.Metrics.MIALoss == nil {
-			continue
-		}
-		s := fmt.Sprintf("%s %.3g", row.Method, row.Metrics.MIALoss.AUC)
-		if row.Metrics.MIAPosterior != nil {
-			s += fmt.Sprintf("/%.3g", row.Metrics.MIAPosterior.AUC)
-		}
-		parts = append(parts, s)
-	}
-	_, nf, nt := r.ev.Sizes()
-	noise := aucNoise(min(nf, nt) / 2)
-	s := fmt.Sprintf("Membership inference (AUC loss/posterior; 0.5 is chance; members: %d forgotten samples, non-members: %d test samples, half fitted and half scored, so ±%.2f is sampling noise): %s. "+
-		"The forgotten samples should look like test samples to an unlearned model, as they do to the retrained one; a model whose AUC equals retrain's leaks no more than retraining, which is the most any unlearning can promise.",
-		nf, nt, noise, strings.Join(parts, "; "))
-	if o := r.row(kindOriginal); o != nil && o.Metrics.MIALoss != nil && o.Metrics.MIAPosterior != nil &&
-		math.Abs(o.Metrics.MIALoss.AUC-0.5) <= noise && math.Abs(o.Metrics.MIAPosterior.AUC-0.5) <= noise {
-		s += " Here even the original model, which trained on the forgotten samples, is within sampling noise of chance: these attacks cannot detect its members, so they cannot tell good unlearning from bad in this setting either; the accuracies and the certificate carry the comparison."
-	}
-	return s
-}
-
-// aucNoise is about two standard errors of an AUC near 0.5 with n scored
-// samples per class (Hanley–McNeil: SE ≈ √((n+n+1)/(12n²))).
-func aucNoise(n int) float64 {
-	if n < 1 {
-		return math.NaN()
-	}
-	f := float64(n)
-	return 2 * math.Sqrt((2*f+1)/(12*f*f))
-}
-
 func pct(s *lethe.SplitMetrics) string {
 	if s == nil {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f%%", 100*s.Accuracy)
-}
-
-// summary is the report's run summary.
-func (r *run) summary() audit.RunSummary {
-	u, c := r.unlearned, r.unlearned.Certificate
-	s := audit.RunSummary{
-		Model:       r.setup.Model,
-		Data:        fmt.Sprintf("%s (%d samples); test %s (%d)", r.trainSpec, r.train.Len(), r.testSpec, r.test.Len()),
-		Forget:      fmt.Sprintf("%d samples (%s, seed %d)", r.nForget, r.forgetPath, r.o.ForgetSeed),
-		Mechanism:   string(c.Mechanism),
-		Epsilon:     c.Epsilon,
-		Delta:       c.Delta,
-		Sigma:       c.Sigma,
-		Sensitivity: c.Bound.Sensitivity,
-		ActiveBound: fmt.Sprintf("%s (Δ_thm + ρ-term = %.4g, 2C = %.4g)", c.Bound.Active, c.Bound.Theorem+c.Bound.Residual, c.Bound.Trivial),
-		Timings:     r.timings,
-	}
-	if !c.Certified {
-		s.Epsilon = math.NaN()
-	}
-	mValue := fmt.Sprintf("%.4g", c.Bound.M)
-	if c.Bound.MSource == certify.MUnneeded {
-		mValue = "not estimated (cannot change Δ)"
-	}
-	lminValue, hValue := fmt.Sprintf("%.4g", u.LambdaMin), fmt.Sprintf("%.4g", u.HessianNorm)
-	if !u.SpectrumEstimated {
-		lminValue, hValue = certify.LambdaMinUnneeded, certify.LambdaMinUnneeded
-	}
-	s.Extra = []audit.Field{
-		{Name: "status", Value: c.Status},
-		{Name: "radius C", Value: fmt.Sprintf("%g (%s)", r.C, r.cSource)},
-		{Name: "L2 weight μ", Value: fmt.Sprintf("%g (%s)", r.mu, r.muSource)},
-		{Name: "λ", Value: fmt.Sprintf("%.4g (auto: %v)", u.Lambda, c.Bound.LambdaAuto)},
-		{Name: "λ_min (Lanczos)", Value: lminValue},
-		{Name: "‖H‖ (power iteration)", Value: hValue},
-		{Name: "M (" + string(c.Bound.MSource) + ")", Value: mValue},
-		{Name: "solver", Value: fmt.Sprintf("%s, %d iterations, ρ = %.3g", c.Bound.Solver.Name, c.Bound.Solver.Iterations, c.Bound.Solver.Residual)},
-		{Name: "‖∇L(w*, D)‖", Value: fmt.Sprintf("%.4g", c.Bound.Stationarity.GradNorm)},
-		{Name: "Newton step ‖u‖", Value: fmt.Sprintf("%.4g", u.StepNorm)},
-		{Name: "parity", Value: fmt.Sprintf("onnxruntime %s, max |Δ| %.3g", c.Parity.OnnxruntimeVersion, c.Parity.MaxAbsDiff)},
-		{Name: "released model", Value: u.Out},
-		{Name: "certificate", Value: u.CertPath},
-		{Name: "retrained model", Value: r.retrainPath},
-		{Name: "command", Value: "lethe " + strings.Join(r.unlearnArgs, " ")},
-	}
-	return s
 }
 
 // writeOutputs writes the table, the JSON results, the plots and the HTML
@@ -374,7 +248,7 @@ func (r *run) writeOutputs(dir string) error {
 		name    string
 		caption string
 	}{
-		{figs.privacy, privacyPNG, fmt.Sprintf("Test accuracy of w̃ + N(0, σ(ε)²I) with σ calibrated to the certified Δ = %.4g at δ = %g, one fresh private draw per ε; dashed: models that do not depend on ε.", r.unlearned.Certificate.Bound.Sensitivity, r.o.Delta)},
+		{figs.privacy, privacyPNG, fmt.Sprintf("Test accuracy of each lethe release's noise-free point w̃ with fresh private noise N(0, σ(ε)²) on its certified parameters, σ calibrated at δ = %g to the Δ of its scope (legend), one draw per ε; dashed: models that do not depend on ε.", r.o.Delta)},
 		{figs.rocLoss, rocLossPNG, "Membership-inference ROC of the loss-threshold attack (forgotten samples against test samples, scored half), log-log axes."},
 		{figs.rocPosterior, rocPosteriorPNG, "Membership-inference ROC of the posterior attack of Chen et al. (original and model softmax, sorted by the original's; the original itself: its own softmax)."},
 	} {
@@ -440,16 +314,18 @@ func writeFile(path string, data []byte) error {
 // output of `lethe demo --json` and results.json
 // (schemas/demo.schema.json).
 type Result struct {
-	// Setup names the run; Model, Data and Test are the files used (Quick: the
-	// subsets written to the run's folder).
+	// Setup names the run; Model, Data and Test are the model and the data
+	// used (Quick: the subsets; a private split: D in words).
 	Setup string `json:"setup"`
 	Model string `json:"model"`
 	Data  string `json:"data"`
 	Test  string `json:"test"`
-	// N, NForget and NTest count the training, forgotten and test samples.
-	N       int `json:"n"`
-	NForget int `json:"n_forget"`
-	NTest   int `json:"n_test"`
+	// N, NForget and NTest count the training, forgotten and test samples,
+	// NCanaries the canaries (all of them forgotten).
+	N         int `json:"n"`
+	NForget   int `json:"n_forget"`
+	NTest     int `json:"n_test"`
+	NCanaries int `json:"n_canaries"`
 	// ForgetFile lists the forgotten samples, chosen with ForgetSeed.
 	ForgetFile string `json:"forget_file"`
 	ForgetSeed uint64 `json:"forget_seed"`
@@ -458,24 +334,44 @@ type Result struct {
 	RadiusSource string  `json:"radius_source"`
 	L2           float64 `json:"l2"`
 	L2Source     string  `json:"l2_source"`
-	// Retrain is the retrain reference's recipe.
-	Retrain Recipe `json:"retrain_recipe"`
-	// Status, Certified and Premise are the certificate's.
-	Status    string `json:"status"`
-	Certified bool   `json:"certified"`
-	Premise   string `json:"premise"`
+	// Reference says how the retrain reference was made; Retrain is its
+	// recipe in the full scope, nil for the convex scope's exact retrain;
+	// RetrainGradNorm is ‖∇L(w, D_r)‖ (μ included) at the reference as
+	// written.
+	Reference       string  `json:"reference"`
+	Retrain         *Recipe `json:"retrain_recipe"`
+	RetrainGradNorm float64 `json:"retrain_grad_norm"`
+	// Scope and ScopeReason are the certified release's scope ("convex" or
+	// "full") and why; Status, Certified and Premise are its certificate's
+	// (Premise is the full scope's premise test, empty in the convex
+	// scope).
+	Scope       string `json:"scope"`
+	ScopeReason string `json:"scope_reason"`
+	// BoundPosterior is the convex scope's a-posteriori bound on the
+	// distance from the noise-free point to the exact retrain (0 in the
+	// full scope).
+	BoundPosterior float64 `json:"bound_posterior,omitempty"`
+	Status         string  `json:"status"`
+	Certified      bool    `json:"certified"`
+	Premise        string  `json:"premise"`
 	// Unlearned, Certificate and Retrained are the models and the certificate
-	// written; Command is the lethe unlearn command equivalent to the release.
-	Unlearned   string `json:"unlearned"`
-	Certificate string `json:"certificate"`
-	Retrained   string `json:"retrained"`
-	Command     string `json:"command"`
+	// written (FullUnlearned: the full-network release, when there is one);
+	// Command is the lethe unlearn command equivalent to the release, empty
+	// when D exists only in memory (a private split).
+	Unlearned     string `json:"unlearned"`
+	Certificate   string `json:"certificate"`
+	FullUnlearned string `json:"full_unlearned,omitempty"`
+	Retrained     string `json:"retrained"`
+	Command       string `json:"command,omitempty"`
 	// Verify is lethe verify's report on the released model.
 	Verify *lethe.VerifyReport `json:"verify"`
-	// Rows are the results table, Privacy the privacy–utility curve of the
-	// certified update.
+	// Rows are the results table, Privacy the privacy–utility curves of the
+	// lethe releases.
 	Rows    []*Row       `json:"rows"`
 	Privacy []SweepPoint `json:"privacy_utility"`
+	// Notes explain the numbers in words (results.md's notes, without the
+	// certificate's assumptions).
+	Notes []string `json:"notes"`
 	// Timings time the steps; Files lists what the run wrote; Seconds is the
 	// whole run's time; Attack the attacks' seed.
 	Timings []Timing   `json:"timings"`
@@ -504,14 +400,25 @@ type AttackSeed struct {
 func (r *run) result(total time.Duration) *Result {
 	u, c := r.unlearned, r.unlearned.Certificate
 	res := &Result{
-		Setup: r.setup.Name, Model: r.setup.Model, Data: r.trainSpec, Test: r.testSpec,
-		N: r.train.Len(), NForget: r.nForget, NTest: r.test.Len(),
+		Setup: r.setup.Name, Model: r.setup.Model, Data: r.dataName, Test: r.testSpec,
+		N: r.train.Len(), NForget: r.nForget, NTest: r.test.Len(), NCanaries: len(r.canaries),
 		ForgetFile: r.forgetPath, ForgetSeed: r.o.ForgetSeed,
-		Radius: r.C, RadiusSource: r.cSource, L2: r.mu, L2Source: r.muSource, Retrain: r.recipe,
-		Status: c.Status, Certified: c.Certified, Premise: c.Bound.Premise,
-		Unlearned: u.Out, Certificate: u.CertPath, Retrained: r.retrainPath,
-		Command: "lethe " + strings.Join(r.unlearnArgs, " "), Verify: r.verify,
+		Radius: r.C, RadiusSource: r.cSource, L2: r.mu, L2Source: r.muSource, Reference: r.referenceText(),
+		RetrainGradNorm: r.retrained.Final.GradNorm, BoundPosterior: u.PosteriorBound, Scope: u.Scope, ScopeReason: u.ScopeReason, Status: c.Status, Certified: c.Certified, Premise: c.Bound.Premise,
+		Unlearned: u.Out, Certificate: u.CertPath, Retrained: r.retrainPath, Verify: r.verify,
 		Rows: r.rows, Privacy: r.sweep, Seconds: total.Seconds(), Attack: AttackSeed{Seed: r.o.AttackSeed}, dir: r.dir,
+	}
+	if !r.convex() {
+		rc := r.recipe
+		res.Retrain = &rc
+	}
+	if r.unlearnArgs != nil {
+		res.Command = "lethe " + strings.Join(r.unlearnArgs, " ")
+	}
+	for _, n := range r.notes() {
+		if !strings.HasPrefix(n, assumptionPrefix) {
+			res.Notes = append(res.Notes, n)
+		}
 	}
 	for _, t := range r.timings {
 		res.Timings = append(res.Timings, Timing{Name: t.Name, Seconds: t.Duration.Seconds()})
@@ -521,28 +428,44 @@ func (r *run) result(total time.Duration) *Result {
 			res.Files = append(res.Files, filepath.Join(r.dir, f))
 		}
 	}
-	res.Files = append(res.Files, u.Out, u.CertPath, r.retrainPath, r.forgetPath)
+	res.Files = append(res.Files, u.Out, u.CertPath)
+	if r.full != nil {
+		res.FullUnlearned = r.full.Out
+		res.Files = append(res.Files, r.full.Out, r.full.CertPath)
+	}
+	res.Files = append(res.Files, r.retrainPath, r.forgetPath)
 	return res
 }
 
 // WriteText writes the human summary of a run: the table, the key facts
 // and the files.
 func (res *Result) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "lethe demo: %s, %s, forgetting %d of %d training samples\n\n", res.Model, res.Data, res.NForget, res.N)
+	fmt.Fprintf(w, "lethe demo: %s\n%s: %s, forgetting %s of %s training samples", res.Setup, res.Model, res.Data, thousands(res.NForget), thousands(res.N))
+	if res.NCanaries > 0 {
+		fmt.Fprintf(w, " (the %d canaries among them)", res.NCanaries)
+	}
+	fmt.Fprint(w, "\n\n")
 	if err := writeTable(w, res.Rows); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "scope        %s: %s\n", res.Scope, res.ScopeReason)
 	fmt.Fprintf(w, "status       %s\n", res.Status)
-	fmt.Fprintf(w, "premise      %s\n", res.Premise)
+	if res.Premise != "" {
+		fmt.Fprintf(w, "premise      %s\n", res.Premise)
+	}
 	if res.Verify != nil {
 		fmt.Fprintf(w, "verify       %s (%s)\n", map[bool]string{true: "ok", false: "FAILED"}[res.Verify.OK], res.Verify.Tally())
 	}
 	fmt.Fprintf(w, "total time   %s\n", formatSeconds(res.Seconds))
-	fmt.Fprintln(w, "files:")
+	fmt.Fprintln(w, "\nnotes:")
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+	fmt.Fprintln(w, "\nfiles:")
 	for _, f := range res.Files {
 		fmt.Fprintf(w, "  %s\n", f)
 	}
-	_, err := fmt.Fprintf(w, "notes: see %s\n", filepath.Join(res.dir, tableFile))
+	_, err := fmt.Fprintf(w, "the certificate's assumptions: %s\n", filepath.Join(res.dir, tableFile))
 	return err
 }

@@ -24,7 +24,11 @@ func TestDemoUsage(t *testing.T) {
 	os.WriteFile(file, []byte("x"), 0o644)
 	for _, args := range [][]string{
 		{"--n-forget", "1"},
+		{"--n-forget", "0"},
 		{"--epsilon", "0"},
+		{"--epsilon", "-1"},
+		{"--data", "mnist:train"}, // --data applies to --model only
+		{"--reproduce", "--model", "m.onnx"},
 		{"--delta", "1"},
 		{"--radius", "-1"},
 		{"--out", file},
