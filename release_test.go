@@ -142,4 +142,3 @@ func checkReleased(t *testing.T, dir, out, cert string) {
 		}
 	}
 }
-
