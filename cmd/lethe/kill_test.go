@@ -79,16 +79,21 @@ func TestKillDuringWrites(t *testing.T) {
 		}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			// A complete run first: it must leave a valid output, and its
-			// duration scales the kill times.
-			calib := t.TempDir()
-			start := time.Now()
-			if err := runCLI(c.args(filepath.Join(calib, "out.onnx")), -1); err != nil {
-				t.Fatalf("a complete run: %v", err)
-			}
-			full := time.Since(start)
-			if got := checkKilled(t, calib, c.cert); got != "complete" {
-				t.Fatalf("a complete run left %s", got)
+			// Two complete runs first: each must leave a valid output, and
+			// the faster (the first warms caches) scales the kill times.
+			var full time.Duration
+			for i := range 2 {
+				calib := t.TempDir()
+				start := time.Now()
+				if err := runCLI(c.args(filepath.Join(calib, "out.onnx")), -1); err != nil {
+					t.Fatalf("a complete run: %v", err)
+				}
+				if d := time.Since(start); i == 0 || d < full {
+					full = d
+				}
+				if got := checkKilled(t, calib, c.cert); got != "complete" {
+					t.Fatalf("a complete run left %s", got)
+				}
 			}
 			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 12))
 			outcomes := map[string]int{}
