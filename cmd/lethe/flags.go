@@ -113,8 +113,6 @@ func (f *dataFlags) validate(cmd string) error {
 		return usageErrorf("%s: give either --data or --x/--y, not both", cmd)
 	case f.X != "" && f.Y == "":
 		return usageErrorf("%s: --x needs --y with the labels", cmd)
-	case f.MaxBytes < 0:
-		return usageErrorf("%s: --max-bytes %d: want > 0 (or 0 for 4 GiB)", cmd, f.MaxBytes)
 	}
 	if f.Normalize != "" {
 		if _, err := dataset.ParseNormalize(f.Normalize); err != nil {
