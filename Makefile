@@ -23,6 +23,11 @@ FUZZPARALLEL ?= 1
 FUZZMINIMIZETIME ?= 100x
 export GO TAGS FUZZPARALLEL FUZZMINIMIZETIME
 
+# The kill test (cmd/lethe TestKillDuringWrites) SIGKILLs unlearn, constrain
+# and retrain at random moments: a few times per command in `make test`,
+# KILL_ROUNDS times per command in `make fuzz` (the issue's long mode).
+KILL_ROUNDS ?= 100
+
 # Packages with concurrency (autodiff batch workers, unlearn LiSSA
 # repetitions, dataset concurrent readers and batch prefetching), tested
 # under the race detector by `make test`. The race detector slows the four
@@ -65,6 +70,7 @@ bench: setup-bench build
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
+	LETHE_REQUIRE_COMPONENTS=1 LETHE_KILL_ROUNDS=$(KILL_ROUNDS) $(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 0 -run '^TestKillDuringWrites$$' -v ./cmd/lethe
 
 reproduce: setup build
 	bin/lethe demo --reproduce --out results --work out/reproduce

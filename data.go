@@ -3,6 +3,7 @@ package lethe
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/lethe-ml/lethe/dataset"
 	"github.com/lethe-ml/lethe/onnxio"
@@ -32,6 +33,12 @@ type Data struct {
 	// Normalize, when not nil, maps every feature v (after uint8 scaling)
 	// to (v − Mean)/Std as the data are opened. It does not apply to Source.
 	Normalize *dataset.Normalization
+	// MaxBytes bounds the memory one data file (and the forget samples
+	// matched against it) may take once read: dataset.Options.MaxBytes.
+	// 0 means dataset.DefaultMaxBytes (4 GiB); a file over it is an
+	// *InputError wrapping dataset.ErrTooLarge, returned before the memory
+	// is taken. It does not apply to Source.
+	MaxBytes int64
 }
 
 // IsZero reports whether d names no data.
@@ -66,6 +73,8 @@ func (d Data) validate(field string) error {
 		return badField(field+".Y", "X %s needs Y with the labels", d.X)
 	case d.X == "" && d.Y != "":
 		return badField(field+".X", "Y %s needs X with the features", d.Y)
+	case d.MaxBytes < 0:
+		return badField(field+".MaxBytes", "%d: want > 0 (or 0 for the default, %d)", d.MaxBytes, dataset.DefaultMaxBytes)
 	}
 	return nil
 }
@@ -79,7 +88,7 @@ func (d Data) open(field string) (dataset.Source, func(), error) {
 	if d.Source != nil {
 		return d.Source, func() {}, nil
 	}
-	opts := dataset.Options{Normalize: d.Normalize, ScanAtOpen: true}
+	opts := dataset.Options{Normalize: d.Normalize, ScanAtOpen: true, MaxBytes: d.MaxBytes}
 	var src dataset.Source
 	var err error
 	if d.Path != "" {
@@ -88,6 +97,9 @@ func (d Data) open(field string) (dataset.Source, func(), error) {
 	} else {
 		src, err = dataset.OpenArrays(d.X, d.Y, opts)
 		field += ".X"
+	}
+	if errors.Is(err, dataset.ErrTooLarge) {
+		field = strings.TrimSuffix(strings.TrimSuffix(field, ".Path"), ".X") + ".MaxBytes" // the field that raises the limit
 	}
 	if err != nil {
 		return nil, nil, badInput(field, err)

@@ -51,7 +51,7 @@ func Example() {
 	// Output:
 	// certified: forgot 10 of 300 samples
 	// (ε, δ) = (1, 1e-05), Δ = 40 (trivial bound), σ = 149.2
-	// verify: 8 pass, 2 skipped
+	// verify: 9 pass, 3 skipped
 }
 
 // firstSamples writes the first n samples of a data set to dir/data.npz.

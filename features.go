@@ -96,7 +96,13 @@ func computeFeatures(ctx context.Context, m *onnxio.Model, modelPath string, dat
 	if err != nil {
 		return nil, badInput("Data", err)
 	}
-	if f.data, err = dataset.FromArrays(x, shape, y); err != nil {
+	var nf *dataset.NonFiniteError
+	if f.data, err = dataset.FromArrays(x, shape, y); errors.As(err, &nf) {
+		// Finite data, checked as they were opened, made the backbone
+		// overflow: the model does not suit these data.
+		return nil, badField("Data", "the backbone's output %s of %s is %g for sample %d (element %d): the certified part cannot be trained on it",
+			cut, modelPath, nf.Value, nf.Sample, nf.Element)
+	} else if err != nil {
 		return nil, wrapf("features", err)
 	}
 	return f, nil

@@ -245,6 +245,15 @@ func HVP(ctx context.Context, req HVPRequest) (*HVPResult, error) {
 	} else if len(v) != P {
 		return nil, badField("Vector", "%d values; %s has %d trainable parameters", len(v), req.Model, P)
 	}
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			field, name := "Vector", "the vector"
+			if req.VectorFile != "" {
+				field, name = "VectorFile", req.VectorFile
+			}
+			return nil, badField(field, "%s: value %d is %g; the vector must be finite", name, i, x)
+		}
+	}
 	hv := make([]float64, P)
 	st := newReporter(req.Progress).start("Hessian-vector product", 0)
 	dataLoss, err := d.ws.prog.HVP(ctx, checked{d.ws.data}, d.idx, d.eval, v, hv, nil)

@@ -65,10 +65,9 @@ func (r *reporter) emit(e Event) {
 	r.fn(e)
 }
 
-// info and detail log a line outside any step; warn a warning.
-func (r *reporter) info(msg string)   { r.emit(Event{Kind: EventInfo, Message: msg}) }
-func (r *reporter) detail(msg string) { r.emit(Event{Kind: EventDetail, Message: msg}) }
-func (r *reporter) warn(msg string)   { r.emit(Event{Kind: EventWarning, Message: msg}) }
+// info logs a line outside any step; warn a warning.
+func (r *reporter) info(msg string) { r.emit(Event{Kind: EventInfo, Message: msg}) }
+func (r *reporter) warn(msg string) { r.emit(Event{Kind: EventWarning, Message: msg}) }
 
 // step is a running step.
 type step struct {

@@ -4,10 +4,12 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
 	"github.com/lethe-ml/lethe/certify"
+	"github.com/lethe-ml/lethe/internal/atomicfile"
 	"github.com/lethe-ml/lethe/onnxio"
 	"github.com/lethe-ml/lethe/parity"
 )
@@ -64,8 +66,27 @@ func (s *split) evaluator(m *onnxio.Model) (parity.Evaluator, func(), error) {
 
 // release checks onnxruntime parity on the new weights, then writes the
 // model and the certificate. Parity comes first: a model onnxruntime
-// disagrees with is never released. If writing the certificate fails, the
-// model is removed again, so a failure leaves nothing behind.
+// disagrees with is never released.
+//
+// The release invariant: a model at outPath always has its own complete
+// certificate at certPath. The model is the product, used by others, and it
+// never appears without the evidence for it. release keeps the invariant
+// whenever the process stops, killed included:
+//
+//  1. Both files are written in full to temporary files in their folders
+//     and synced (unnamed on Linux: a process killed now leaves nothing).
+//     The model's SHA-256 goes into the certificate before it is written.
+//  2. A model already at outPath is removed, then a certificate already at
+//     certPath (a model lethe wrote never outlives its certificate).
+//  3. The certificate is moved into place, then the model.
+//
+// A process killed at any moment therefore leaves one of: the previous
+// model and certificate; the previous certificate alone; nothing; the new
+// certificate alone; the new model and certificate. A certificate without
+// its model is an unfinished release: its output.sha256 names a file that
+// does not exist, `lethe verify` refuses to run without the model (exit
+// 2), and the next release to the same paths replaces it. When a step
+// fails, what this release moved into place is removed again.
 func release(rr *releaseRequest) (*parity.Result, error) {
 	out := rr.model.Clone()
 	if err := out.SetParamVector(rr.params, rr.weights); err != nil {
@@ -108,31 +129,66 @@ func release(rr *releaseRequest) (*parity.Result, error) {
 		return nil, certificateError(rr.certPath, err)
 	}
 	out.SetMetadata(MetaCertificate, binding)
-	if err := saveModel(out, rr.outPath); err != nil {
-		return nil, err
+	// 1. Stage both files.
+	model, err := out.Stage(rr.outPath)
+	if err != nil {
+		return nil, saveError(rr.outPath, err)
 	}
-	undo := func(err error) error {
-		os.Remove(rr.outPath)
-		os.Remove(rr.outPath + ".data")
-		return err
-	}
-	if c.Output.SHA256, err = certify.FileSHA256(rr.outPath); err != nil {
-		return nil, undo(wrapf("release", err))
-	}
+	defer model.Abort()
+	c.Output.SHA256 = model.SHA256()
 	if rr.signKey != nil {
 		if err := c.Sign(rr.signKey); err != nil {
-			return nil, undo(wrapf("release", err))
+			return nil, wrapf("release", err)
 		}
 	}
-	if err := c.Write(rr.certPath); err != nil {
-		return nil, undo(certificateError(rr.certPath, err))
+	if err := c.Validate(); err != nil {
+		return nil, certificateError(rr.certPath, err)
+	}
+	b, err := c.Marshal()
+	if err != nil {
+		return nil, certificateError(rr.certPath, err)
+	}
+	cert, err := atomicfile.Create(rr.certPath, 0o644)
+	if err != nil {
+		return nil, certificateError(rr.certPath, err)
+	}
+	defer cert.Abort()
+	if _, err := cert.Write(b); err != nil {
+		return nil, certificateError(rr.certPath, err)
+	}
+	releaseHook("staged")
+	// 2. Remove a previous model, then its certificate.
+	for _, p := range []string{rr.outPath, rr.certPath} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("lethe: replacing %s: %w", p, err)
+		}
+		releaseHook("removed " + p)
+	}
+	// 3. The certificate, then the model.
+	if err := cert.Commit(false); err != nil {
+		return nil, certificateError(rr.certPath, err)
+	}
+	releaseHook("certificate")
+	if err := model.Commit(); err != nil {
+		os.Remove(rr.certPath)
+		return nil, saveError(rr.outPath, err)
 	}
 	return res, nil
 }
 
+// releaseHook is called after each step of release with the step's name:
+// "staged", "removed PATH" and "certificate". Tests replace it to stop a
+// release there, as a killed process would.
+var releaseHook = func(step string) {}
+
 // saveModel writes a model atomically; writing over an input is bad input.
 func saveModel(m *onnxio.Model, path string) error {
-	err := m.Save(path)
+	return saveError(path, m.Save(path))
+}
+
+// saveError is a failure to write the model at path: bad input when it
+// would overwrite an input.
+func saveError(path string, err error) error {
 	switch {
 	case errors.Is(err, onnxio.ErrOverwriteInput):
 		return badInput("Out", err)

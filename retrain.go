@@ -214,6 +214,15 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 	if err != nil {
 		return nil, err
 	}
+	width, err := outputWidth(h.prog, feats.data)
+	if err != nil {
+		return nil, err
+	}
+	if obj.loss == autodiff.CrossEntropy || width > 1 {
+		if err := checkLabels(ws.data, ws.name, "Data", width); err != nil {
+			return nil, err
+		}
+	}
 	cert, _, err := splitParams(m, plan.proof.Params)
 	if err != nil {
 		return nil, badInput("Model", err)

@@ -356,6 +356,9 @@ func Unlearn(ctx context.Context, req UnlearnRequest) (*UnlearnResult, error) {
 	}
 	rep.info(plan.reason)
 	if plan.convex {
+		if err := req.fullScopeOnly(); err != nil {
+			return nil, err
+		}
 		return req.unlearnConvex(ctx, rep, m, obj, plan, started)
 	}
 	if err := obj.requireRadius(req.Model); err != nil {
@@ -417,6 +420,25 @@ func Unlearn(ctx context.Context, req UnlearnRequest) (*UnlearnResult, error) {
 		r.NoiseFree = out.clean
 	}
 	return r, nil
+}
+
+// fullScopeOnly refuses, in a request that resolved to the convex scope,
+// the options of the full scope's damped Newton step, which the convex
+// scope's undamped steps to the budget would ignore.
+func (r *UnlearnRequest) fullScopeOnly() error {
+	_, lissa := r.Solver.(*unlearn.LiSSA)
+	for _, o := range []struct {
+		field string
+		set   bool
+	}{
+		{"Lambda", r.Lambda != nil}, {"Solver", lissa}, {"NoProject", r.NoProject},
+		{"EstimateSpectrum", r.EstimateSpectrum}, {"HessianLipschitz", r.HessianLipschitz != 0},
+	} {
+		if o.set {
+			return badField(o.field, "applies to the full scope only; %s resolved to the convex scope (give Scope full to use it)", r.Model)
+		}
+	}
+	return nil
 }
 
 // prepare reads what both scopes need before the update: the previous

@@ -30,6 +30,12 @@ type VerifyRequest struct {
 	PublicKeyFile string
 	// Input is the original model, to check the certified input hash.
 	Input string
+	// Chain lists the earlier certificates of a chain of sequential
+	// requests, oldest first, when Model is the output of a chained
+	// request: the first is a request on a model lethe had not unlearned
+	// (cumulative.requests 1), and each later one, Cert last, chains on the
+	// one before it (see Verify's "chain" check).
+	Chain []string
 	// Data, when given, adds a parity check of both engines on its first
 	// Limit samples.
 	Data Data
@@ -40,8 +46,8 @@ type VerifyRequest struct {
 // Check is one verification step and its outcome.
 type Check struct {
 	// Name is the check: certificate, output, binding, input, sigma,
-	// signature, convexity, frozen, posterior, model, parity, native parity
-	// or data parity.
+	// assumptions, signature, chain, convexity, frozen, posterior, model,
+	// parity, native parity or data parity.
 	Name string `json:"name"`
 	// Status is CheckPass, CheckFail or CheckSkip.
 	Status string `json:"status"`
@@ -125,7 +131,16 @@ func (r *VerifyReport) skip(name, why string) {
 //	input        the original model's hash (with Input)
 //	sigma        σ recomputed from the recorded Δ, ε, δ and mechanism, and Δ
 //	             recomputed from its terms
+//	assumptions  the assumptions in words are those the certificate's
+//	             numbers imply (certify.Assumptions)
 //	signature    the Ed25519 signature
+//	chain        (with Chain) every earlier certificate is valid and each
+//	             link chains on the one before: its previous_certificate is
+//	             that one's digest, its input SHA-256 that one's output
+//	             SHA-256, and its cumulative counts that one's plus its own;
+//	             the first link is a first request. A certificate that
+//	             chains on another is skipped without Chain. A reordered
+//	             chain, a gap or a link of another model's chain fails.
 //	convexity    (convex scope) the convexity pass, re-run on the model for
 //	             the certified parameters and the loss, proves the scope again
 //	frozen       (convex scope) the frozen parameters' names and digest
@@ -165,6 +180,11 @@ func Verify(ctx context.Context, req VerifyRequest) (*VerifyReport, error) {
 	if _, err := os.Stat(req.Cert); err != nil {
 		return nil, badInput("Cert", fmt.Errorf("certificate: %w", err))
 	}
+	for _, p := range req.Chain {
+		if _, err := os.Stat(p); err != nil {
+			return nil, badInput("Chain", fmt.Errorf("certificate: %w", err))
+		}
+	}
 	r := &VerifyReport{Model: req.Model, Certificate: req.Cert, OK: true}
 	c, err := certify.Read(req.Cert)
 	if err == nil {
@@ -185,8 +205,11 @@ func Verify(ctx context.Context, req VerifyRequest) (*VerifyReport, error) {
 		r.add("model", loadErr, "")
 	} else {
 		binding, err := c.BindingDigest()
-		if err == nil {
-			err = mismatch(MetaCertificate+" metadata", m.Metadata()[MetaCertificate], binding)
+		if carried := m.Metadata()[MetaCertificate]; err == nil && carried != binding {
+			if carried == "" {
+				carried = "none"
+			}
+			err = fmt.Errorf("the model carries certificate binding %s, this certificate's is %s: the certificate was edited after its release, or it belongs to another model", carried, binding)
 		}
 		r.add("binding", err, binding)
 	}
@@ -200,7 +223,9 @@ func Verify(ctx context.Context, req VerifyRequest) (*VerifyReport, error) {
 		r.skip("input", "no original model given")
 	}
 	r.add("sigma", certify.CheckSigma(c), fmt.Sprintf("σ = %.6g covers Δ = %.6g at (ε, δ) = (%.4g, %.3g), %s", c.Sigma, c.Bound.Sensitivity, c.Epsilon, c.Delta, c.Mechanism))
+	r.add("assumptions", checkAssumptions(c), fmt.Sprintf("%d statements, as the certificate's numbers imply", len(c.Assumptions)))
 	checkSignature(r, c, req.PublicKeyFile)
+	checkChain(r, c, req.Chain)
 	if loadErr != nil {
 		return finish(r)
 	}
@@ -285,6 +310,85 @@ func checkConvex(r *VerifyReport, c *certify.Certificate, m *onnxio.Model) {
 	}
 	r.add("frozen", err, fmt.Sprintf("%d frozen parameters unchanged (%s)", len(c.FrozenParameters.Names), digest))
 	r.skip("posterior", "taken on trust: "+strings.Join(certify.TakenOnTrust(c), " "))
+}
+
+// checkAssumptions compares the certificate's assumptions in words with
+// those its numbers imply.
+func checkAssumptions(c *certify.Certificate) error {
+	want := certify.Assumptions(c)
+	for i := range max(len(want), len(c.Assumptions)) {
+		switch {
+		case i >= len(c.Assumptions):
+			return fmt.Errorf("statement %d is missing: %q", i+1, want[i])
+		case i >= len(want):
+			return fmt.Errorf("statement %d is not one the certificate's numbers imply: %q", i+1, c.Assumptions[i])
+		case c.Assumptions[i] != want[i]:
+			return fmt.Errorf("statement %d reads %q; the certificate's numbers imply %q", i+1, c.Assumptions[i], want[i])
+		}
+	}
+	return nil
+}
+
+// checkChain checks the chain of earlier certificates (paths, oldest first)
+// that c ends.
+func checkChain(r *VerifyReport, c *certify.Certificate, paths []string) {
+	if len(paths) == 0 {
+		if c.PreviousCertificate != "" {
+			r.skip("chain", fmt.Sprintf("request %d of a chain: give the earlier certificates, oldest first, to check it", c.Cumulative.Requests))
+		} else {
+			r.skip("chain", "a first request: no earlier certificate")
+		}
+		return
+	}
+	links := make([]*certify.Certificate, 0, len(paths)+1)
+	names := append(slices.Clone(paths), r.Certificate)
+	for i, p := range paths {
+		l, err := certify.Read(p)
+		if err == nil {
+			err = l.Validate()
+		}
+		if err == nil {
+			err = certify.CheckSigma(l)
+		}
+		if err != nil {
+			r.add("chain", fmt.Errorf("link %d (%s) is not a valid certificate: %w", i+1, p, err), "")
+			return
+		}
+		links = append(links, l)
+	}
+	links = append(links, c)
+	if first := links[0]; first.Cumulative.Requests != 1 || first.PreviousCertificate != "" {
+		r.add("chain", fmt.Errorf("link 1 (%s) is request %d of a chain, not a first request: give every earlier certificate, oldest first", names[0], first.Cumulative.Requests), "")
+		return
+	}
+	for i := 1; i < len(links); i++ {
+		prev, l := links[i-1], links[i]
+		d, err := prev.Digest()
+		if err != nil {
+			r.add("chain", fmt.Errorf("link %d (%s): %w", i, names[i-1], err), "")
+			return
+		}
+		var bad error
+		switch {
+		case l.PreviousCertificate != d:
+			prevText := l.PreviousCertificate
+			if prevText == "" {
+				prevText = "none (a first request)"
+			}
+			bad = fmt.Errorf("chains on certificate %s, but link %d (%s) is %s: the chain is out of order, has a gap, or mixes chains", prevText, i, names[i-1], d)
+		case l.Input.SHA256 != prev.Output.SHA256:
+			bad = fmt.Errorf("unlearned a model with sha256 %s, but link %d (%s) released %s: the links are of different models", l.Input.SHA256, i, names[i-1], prev.Output.SHA256)
+		case l.Cumulative.Requests != prev.Cumulative.Requests+1:
+			bad = fmt.Errorf("counts %d requests, link %d (%s) %d: want one more", l.Cumulative.Requests, i, names[i-1], prev.Cumulative.Requests)
+		case l.Cumulative.NForget != prev.Cumulative.NForget+l.Forget.NForget:
+			bad = fmt.Errorf("counts %d samples forgotten in all, but link %d (%s) counts %d and this request forgot %d", l.Cumulative.NForget, i, names[i-1], prev.Cumulative.NForget, l.Forget.NForget)
+		}
+		if bad != nil {
+			r.add("chain", fmt.Errorf("link %d (%s) %w", i+1, names[i], bad), "")
+			return
+		}
+	}
+	r.add("chain", nil, fmt.Sprintf("%d requests, each chained on the one before, %d samples forgotten in all", len(links), c.Cumulative.NForget))
 }
 
 // finish returns the report with a *CheckError when a check failed.

@@ -166,8 +166,8 @@ func numel(s []int) int {
 
 // CheckOutput returns an *InputError (field "Out") when out names one of
 // the inputs (the same path, or the same file through a link), so that
-// nothing lethe writes ever replaces what it reads, or when out's folder
-// does not exist. Every function that writes checks its outputs with it
+// nothing lethe writes ever replaces what it reads, when out's folder
+// does not exist, or when out is a folder. Every function that writes checks its outputs with it
 // before any work, and writes atomically (a temporary file renamed into
 // place), so an output appears complete or not at all.
 func CheckOutput(out string, inputs ...string) error {
@@ -193,6 +193,9 @@ func CheckOutput(out string, inputs ...string) error {
 	}
 	if st, err := os.Stat(filepath.Dir(abs)); err != nil || !st.IsDir() {
 		return badField("Out", "output %s: folder %s does not exist", out, filepath.Dir(abs))
+	}
+	if outErr == nil && outInfo.IsDir() {
+		return badField("Out", "output %s is a folder; give a file name", out)
 	}
 	return nil
 }

@@ -98,8 +98,9 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 	}
 	var tangents []*Tensor[T]
 	if job.v != nil {
-		tangents = c.tangentBuffers()
-		defer c.tangents.Put(tangents)
+		buf := c.tangentBuffers()
+		defer c.tangents.Put(buf)
+		tangents = *buf
 		for i, ps := range c.p.params {
 			for j, v := range job.v[ps.offset : ps.offset+ps.size] {
 				tangents[i].Data[j] = T(v)
@@ -225,14 +226,15 @@ func (c *compiled[T]) forwardBatches(job *evalJob, sink func(first int, out []fl
 
 // tangentBuffers returns one tensor per parameter for an HVP direction,
 // reused across calls (a small-batch HVP would otherwise spend much of its
-// time allocating them).
-func (c *compiled[T]) tangentBuffers() []*Tensor[T] {
-	if t, ok := c.tangents.Get().([]*Tensor[T]); ok {
+// time allocating them). The pool holds pointers to the slices, so that
+// putting one back does not allocate.
+func (c *compiled[T]) tangentBuffers() *[]*Tensor[T] {
+	if t, ok := c.tangents.Get().(*[]*Tensor[T]); ok {
 		return t
 	}
 	t := make([]*Tensor[T], len(c.p.params))
 	for i, ps := range c.p.params {
 		t[i] = &Tensor[T]{Shape: ps.shape, Data: make([]T, ps.size)}
 	}
-	return t
+	return &t
 }

@@ -240,7 +240,7 @@ func newNodeBench(b *testing.B, c *compiled[float32], d *labelled, node int, hvp
 	r := c.p.newRun()
 	var tangents []*Tensor[float32]
 	if hvp {
-		tangents = c.tangentBuffers()
+		tangents = *c.tangentBuffers()
 		rng := rand.New(rand.NewPCG(3, 3))
 		for _, t := range tangents {
 			for j := range t.Data {

@@ -318,5 +318,5 @@ func constantAttr(n *onnxio.Node) (*onnxio.Tensor, error) {
 			return &onnxio.Tensor{Type: onnxio.Int64, Dims: []int64{int64(len(a.Ints))}, Int64: a.Ints}, nil
 		}
 	}
-	return nil, fmt.Errorf("Constant node has no supported value attribute")
+	return nil, fmt.Errorf("a Constant node has no supported value attribute")
 }

@@ -160,7 +160,6 @@ func (j *evalJob) indices() []int {
 type workerResult struct {
 	loss     float64
 	grad, hv []float64
-	err      error
 }
 
 // parallel runs fn for every chunk, worker w taking chunks w, w+W, w+2W, ...

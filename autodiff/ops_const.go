@@ -197,7 +197,7 @@ func compareOp[T Float](cmp func(a, b float64) bool) func(*ctx[T], []*value[T]) 
 
 func notOp[T Float](c *ctx[T], in []*value[T]) ([]*value[T], error) {
 	if !in[0].isInt() {
-		return nil, fmt.Errorf("Not needs a boolean input")
+		return nil, fmt.Errorf("operator Not needs a boolean input")
 	}
 	t := &Tensor[int64]{Shape: in[0].i.Shape, Data: make([]int64, len(in[0].i.Data))}
 	for i, v := range in[0].i.Data {

@@ -241,7 +241,7 @@ type gemmKernel[T Float] struct{ gemmAttrs }
 
 func (k *gemmKernel[T]) plan(sa, sb []int) (*mmPlan, error) {
 	if len(sa) != 2 || len(sb) != 2 {
-		return nil, fmt.Errorf("Gemm needs 2-D operands, got %v and %v", sa, sb)
+		return nil, fmt.Errorf("operator Gemm needs 2-D operands, got %v and %v", sa, sb)
 	}
 	m, ka := sa[0], sa[1]
 	if k.tA {
@@ -252,7 +252,7 @@ func (k *gemmKernel[T]) plan(sa, sb []int) (*mmPlan, error) {
 		kb, n = n, kb
 	}
 	if ka != kb {
-		return nil, fmt.Errorf("Gemm shapes %v and %v do not match (transA=%v, transB=%v)", sa, sb, k.tA, k.tB)
+		return nil, fmt.Errorf("operator Gemm: shapes %v and %v do not match (transA=%v, transB=%v)", sa, sb, k.tA, k.tB)
 	}
 	return &mmPlan{m: m, n: n, k: ka, tA: k.tA, tB: k.tB, alpha: k.alpha, pairs: [][3]int{{0, 0, 0}}}, nil
 }
@@ -272,7 +272,7 @@ func (k *gemmKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) 
 	if len(in) > 2 && in[2] != nil && k.beta != 0 {
 		cv := in[2]
 		if _, err := broadcastShape(cv.f.Shape, out); err != nil {
-			return nil, fmt.Errorf("C of shape %v does not broadcast to %v", cv.f.Shape, out)
+			return nil, fmt.Errorf("operand C of shape %v does not broadcast to %v", cv.f.Shape, out)
 		}
 		addScaledBroadcast(y.f.Data, cv.f, out, T(k.beta))
 		if c.tangent() && cv.dot != nil {

@@ -8,7 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/lethe-ml/lethe/internal/atomicfile"
 )
 
 // MaxCertificateSize bounds what Read accepts (64 MiB), so that a hostile
@@ -103,48 +104,12 @@ func Unmarshal(data []byte) (*Certificate, error) {
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
-// directory, synced before it replaces path, so that readers see the old
-// file or the new one, never a part. With noClobber an existing path is an
-// error wrapping fs.ErrExist and is left untouched.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode, noClobber bool) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("certify: writing %s: %w", path, err)
-	}
-	name := tmp.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("certify: writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("certify: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("certify: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("certify: writing %s: %w", path, err)
-	}
-	if noClobber {
-		// A hard link fails if path exists, so no existing file is replaced.
-		if err := os.Link(name, path); err != nil {
-			return fmt.Errorf("certify: writing %s: %w", path, err)
-		}
-		os.Remove(name)
-		return nil
-	}
-	if err := os.Rename(name, path); err != nil {
+// directory (unnamed on Linux, so a killed process leaves nothing), synced
+// before it replaces path, so that readers see the old file or the new one,
+// never a part. With noClobber an existing path is an error wrapping
+// fs.ErrExist and is left untouched.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode, noClobber bool) error {
+	if err := atomicfile.WriteFile(path, data, perm, !noClobber); err != nil {
 		return fmt.Errorf("certify: writing %s: %w", path, err)
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 )
 
@@ -49,8 +51,37 @@ func GenerateKeyPair(privPath, pubPath string) (ed25519.PublicKey, error) {
 	return pub, nil
 }
 
-// LoadPrivateKey reads a PEM "PRIVATE KEY" (PKCS #8) Ed25519 key.
+// MaxKeyFileSize bounds the key files LoadPrivateKey and LoadPublicKey read
+// (64 KiB; a PEM Ed25519 key takes about 120 bytes), so that a path such as
+// /dev/zero cannot exhaust memory.
+const MaxKeyFileSize = 64 << 10
+
+// KeyPermissionError reports a private key file that users other than its
+// owner may access: a signing key anyone on the machine can read signs for
+// anyone.
+type KeyPermissionError struct {
+	Path string
+	Mode fs.FileMode // the file's permission bits
+}
+
+// Error names the file and its mode, and the fix.
+func (e *KeyPermissionError) Error() string {
+	return fmt.Sprintf("certify: private key %s has mode %04o: group or others may access it; make it private with chmod 600 %s",
+		e.Path, uint32(e.Mode), e.Path)
+}
+
+// LoadPrivateKey reads a PEM "PRIVATE KEY" (PKCS #8) Ed25519 key. A file
+// that group or others may read, write or execute (any of the mode bits
+// 0o077) is a *KeyPermissionError and is not read, as OpenSSH refuses such
+// keys; GenerateKeyPair and `openssl genpkey` write mode 0600.
 func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("certify: reading key: %w", err)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return nil, &KeyPermissionError{Path: path, Mode: perm}
+	}
 	der, err := readPEM(path, pemPrivate)
 	if err != nil {
 		return nil, err
@@ -83,11 +114,20 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 	return pub, nil
 }
 
-// readPEM returns the bytes of the single PEM block of type typ in path.
+// readPEM returns the bytes of the single PEM block of type typ in path,
+// which may hold at most MaxKeyFileSize bytes.
 func readPEM(path, typ string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("certify: reading key: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("certify: reading key %s: %w", path, err)
+	}
+	if len(data) > MaxKeyFileSize {
+		return nil, fmt.Errorf("certify: key file %s is larger than %d bytes: not a key", path, MaxKeyFileSize)
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {

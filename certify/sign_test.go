@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,7 +138,11 @@ func TestKeyFiles(t *testing.T) {
 		t.Error("a refused GenerateKeyPair still wrote the public key")
 	}
 	// Wrong block types and non-PEM files are errors.
-	if _, err := LoadPrivateKey(pubPath); err == nil || !strings.Contains(err.Error(), "PUBLIC KEY") {
+	pubCopy := filepath.Join(dir, "pub-as-private")
+	if b, err := os.ReadFile(pubPath); err != nil || os.WriteFile(pubCopy, b, 0o600) != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPrivateKey(pubCopy); err == nil || !strings.Contains(err.Error(), "PUBLIC KEY") {
 		t.Errorf("public key as private: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, "junk"), []byte("not a key"), 0o600)
@@ -185,5 +190,44 @@ func TestOpenSSLInterop(t *testing.T) {
 	out, err := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-inkey", pubPath, "-rawin", "-in", msgPath, "-sigfile", sigPath).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Signature Verified Successfully") {
 		t.Errorf("openssl pkeyutl -verify: %v: %s", err, out)
+	}
+}
+
+// TestKeyFileLimits checks that a private key others may access is refused
+// before it is read, naming the file and its mode, and that key files are
+// read no further than MaxKeyFileSize bytes: /dev/zero is an error, not an
+// out-of-memory kill.
+func TestKeyFileLimits(t *testing.T) {
+	dir := t.TempDir()
+	privPath, pubPath := filepath.Join(dir, "k.key"), filepath.Join(dir, "k.pub")
+	if _, err := GenerateKeyPair(privPath, pubPath); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o620, 0o700 | 0o001} {
+		if err := os.Chmod(privPath, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadPrivateKey(privPath)
+		var perm *KeyPermissionError
+		if !errors.As(err, &perm) || perm.Mode != mode || !strings.Contains(err.Error(), privPath) ||
+			!strings.Contains(err.Error(), fmt.Sprintf("%04o", uint32(mode))) {
+			t.Errorf("mode %04o: got %v, want a *KeyPermissionError naming the file and the mode", mode, err)
+		}
+	}
+	for _, mode := range []os.FileMode{0o600, 0o400} {
+		os.Chmod(privPath, mode)
+		if _, err := LoadPrivateKey(privPath); err != nil {
+			t.Errorf("mode %04o: %v", mode, err)
+		}
+	}
+	if _, err := LoadPublicKey("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("/dev/zero as a public key: %v", err)
+	}
+	big := filepath.Join(dir, "big.key")
+	if err := os.WriteFile(big, make([]byte, MaxKeyFileSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPrivateKey(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a file over the limit as a private key: %v", err)
 	}
 }

@@ -53,7 +53,9 @@ func newArraySource(x *array, sampleShape []int, y *array, opts Options, closer 
 		s.labels = labels
 		s.numClasses = classCount(labels, opts.NumClasses)
 	}
-	if x.dt.isFloat() {
+	// Float features may be stored non-finite; any feature, uint8 ones
+	// included, may become so when normalised.
+	if x.dt.isFloat() || s.tf.norm {
 		if x.mem != nil || opts.ScanAtOpen {
 			if err := s.scanFinite(); err != nil {
 				return nil, err
@@ -65,12 +67,16 @@ func newArraySource(x *array, sampleShape []int, y *array, opts Options, closer 
 	return s, nil
 }
 
-// scanFinite checks every feature for NaN and Inf.
+// scanFinite checks every feature for NaN and Inf, as stored and after
+// normalisation.
 func (s *arraySource) scanFinite() error {
 	buf := make([]float32, s.x.rowElems)
 	return s.x.scanRows(func(i int, row []byte) error {
 		if bad, v := s.x.dt.decodeFeatures(buf, row, s.tf.u8); bad >= 0 {
 			return &NonFiniteError{File: s.name, Sample: i, Element: bad, Value: v}
+		}
+		if bad, v := s.tf.apply(buf); bad >= 0 {
+			return s.tf.nonFinite(s.name, i, bad, v)
 		}
 		return nil
 	})
@@ -105,7 +111,9 @@ func (s *arraySource) Read(idx []int, x []float32, y []int64) error {
 		if bad >= 0 && s.lazyCheck {
 			return &NonFiniteError{File: s.name, Sample: idx[k], Element: bad, Value: v}
 		}
-		s.tf.apply(dst)
+		if bad, v := s.tf.apply(dst); bad >= 0 && s.lazyCheck {
+			return s.tf.nonFinite(s.name, idx[k], bad, v)
+		}
 		return nil
 	})
 	if err != nil {

@@ -81,7 +81,9 @@ func openCSV(path string, opts Options) (Source, error) {
 			}
 			x = append(x, float32(v))
 		}
-		tf.apply(x[start:])
+		if bad, v := tf.apply(x[start:]); bad >= 0 {
+			return nil, tf.nonFinite(fmt.Sprintf("%s line %d", path, line), row, bad, v)
+		}
 		if need := 4*int64(len(x)) + 8*int64(len(y)); need > limit {
 			return nil, &LimitError{File: path, What: fmt.Sprintf("the first %d rows, as float32 features and int64 labels,", row+1), Size: need, Limit: limit}
 		}

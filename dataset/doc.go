@@ -54,7 +54,10 @@
 // samples, and every label (≥ 0, below Options.NumClasses when declared);
 // each error names the file and the problem, and bad labels are a
 // *LabelError. NaN and ±Inf features (and float64 features beyond the
-// float32 range) are a *NonFiniteError naming the sample and feature. Data
+// float32 range) are a *NonFiniteError naming the sample and feature, and so
+// are finite features that Options.Normalize makes non-finite (a tiny std
+// or a mean far from the data overflows float32): features are checked
+// after normalisation, uint8 ones included. Data
 // held in memory are checked completely at open. Streamed float features are
 // checked as they are read, by every Read, unless Options.ScanAtOpen asks for
 // one sequential pass at open, so that a bad file fails before any work

@@ -50,19 +50,27 @@ func (e *LimitError) Error() string {
 // Unwrap returns ErrTooLarge.
 func (e *LimitError) Unwrap() error { return ErrTooLarge }
 
-// NonFiniteError reports a feature that is NaN or infinite, or a float64
-// feature too large for float32, and where it is.
+// NonFiniteError reports a feature that is NaN or infinite, a float64
+// feature too large for float32, or a finite feature that
+// Options.Normalize maps to ±Inf or NaN, and where it is.
 type NonFiniteError struct {
 	File    string  // the file (or data set) holding the feature
 	Sample  int     // the sample's index in that file
 	Element int     // the feature's position within the sample, row-major
-	Value   float64 // the value as stored
+	Value   float64 // the value as stored (after uint8 scaling)
+	// Normalized, when not nil, is the normalisation (in float32) that
+	// made the finite Value non-finite.
+	Normalized *Normalization
 }
 
 // Error describes the feature and where it is.
 func (e *NonFiniteError) Error() string {
 	what := "is " + strconv.FormatFloat(e.Value, 'g', -1, 64)
-	if !math.IsNaN(e.Value) && !math.IsInf(e.Value, 0) {
+	switch n := e.Normalized; {
+	case n != nil:
+		r := (float32(e.Value) - float32(n.Mean)) / float32(n.Std)
+		what += fmt.Sprintf(", which the normalisation (v − %g)/%g makes %g", float32(n.Mean), float32(n.Std), r)
+	case !math.IsNaN(e.Value) && !math.IsInf(e.Value, 0):
 		what += ", which overflows float32"
 	}
 	return fmt.Sprintf("dataset: %s: feature %d of sample %d %s; features must be finite", e.File, e.Element, e.Sample, what)

@@ -149,13 +149,29 @@ func (o *Options) transform() transform {
 	return t
 }
 
-// apply normalises x in place.
-func (t *transform) apply(x []float32) {
+// apply normalises x in place. It returns the position of the first
+// feature that normalisation makes NaN or ±Inf (a finite value far from a
+// tiny std's mean overflows float32), or -1, and that feature's value
+// before normalisation.
+func (t *transform) apply(x []float32) (bad int, before float32) {
+	bad = -1
 	if !t.norm {
-		return
+		return bad, 0
 	}
 	m, s := t.mean, t.std
 	for i, v := range x {
-		x[i] = (v - m) / s
+		r := (v - m) / s
+		x[i] = r
+		if bad < 0 && !finite32(r) {
+			bad, before = i, v
+		}
 	}
+	return bad, before
+}
+
+// nonFinite reports the feature element of sample that normalisation made
+// non-finite (apply's result): the value it had and what it became.
+func (t *transform) nonFinite(file string, sample, element int, before float32) *NonFiniteError {
+	return &NonFiniteError{File: file, Sample: sample, Element: element, Value: float64(before),
+		Normalized: &Normalization{Mean: float64(t.mean), Std: float64(t.std)}}
 }

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/lethe-ml/lethe/internal/atomicfile"
 )
 
 // WriteNPY writes data, a C-order array of the given shape, to path as a
@@ -107,39 +107,25 @@ func encodeNPY[T float32 | float64 | int64](w io.Writer, data []T, shape []int) 
 	return nil
 }
 
-// writeAtomic writes path through a temporary file in the same folder,
-// synced and renamed over path only when write succeeded.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+// writeAtomic writes path through a temporary file in the same folder
+// (unnamed on Linux, so a killed process leaves nothing), synced and moved
+// over path only when write succeeded.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return fmt.Errorf("dataset: writing %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("dataset: writing %s: %w", path, err)
-		}
-	}()
 	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return err
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err = bw.Flush(); err != nil {
-		return err
+	if err != nil {
+		f.Abort()
+		return fmt.Errorf("dataset: writing %s: %w", path, err)
 	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
+	if err := f.Commit(true); err != nil {
+		return fmt.Errorf("dataset: writing %s: %w", path, err)
 	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }

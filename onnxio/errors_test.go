@@ -226,3 +226,27 @@ func TestDeepNestingRefused(t *testing.T) {
 		t.Errorf("got %v, want an ErrNotONNX parse error", err)
 	}
 }
+
+// TestDecodedSizeLimited checks that DecodeOptions.MaxBytes bounds the memory
+// of the decoded tensors too, not only the bytes read: an int8 initializer
+// decodes to int64, eight times its stored size, so a file under the limit
+// could otherwise take eight times the limit.
+func TestDecodedSizeLimited(t *testing.T) {
+	const n = 4096
+	g := &onnxpb.GraphProto{Name: proto.String("g"), Initializer: []*onnxpb.TensorProto{{
+		Name: proto.String("q"), DataType: proto.Int32(int32(onnxio.Int8)), Dims: []int64{n}, RawData: make([]byte, n)}}}
+	data, err := proto.Marshal(&onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Version: proto.Int64(13)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2n bytes hold the file (n bytes and a few dozen of framing) but not
+	// the 8n bytes the decoded values take.
+	_, err = onnxio.Decode(data, onnxio.DecodeOptions{MaxBytes: 2 * n})
+	if !errors.Is(err, onnxio.ErrTooLarge) || !strings.Contains(err.Error(), `"q"`) {
+		t.Fatalf("got %v, want ErrTooLarge naming the tensor", err)
+	}
+	if _, err := onnxio.Decode(data, onnxio.DecodeOptions{MaxBytes: 8 * n}); err != nil {
+		t.Fatalf("with room for the decoded values: %v", err)
+	}
+}

@@ -114,6 +114,10 @@ func (d Dim) String() string {
 // graphDecoder turns protobuf graphs into Graph views.
 type graphDecoder struct {
 	ext map[*onnxpb.TensorProto][]byte // bytes of external tensors
+	// budget, when not nil, is the memory the decoded tensors may still
+	// take (DecodeOptions.MaxBytes): an int8 tensor decodes to eight times
+	// its stored bytes.
+	budget *int64
 }
 
 func (d *graphDecoder) graph(g *onnxpb.GraphProto) (*Graph, error) {
@@ -157,7 +161,7 @@ func (d *graphDecoder) graph(g *onnxpb.GraphProto) (*Graph, error) {
 }
 
 func (d *graphDecoder) tensor(tp *onnxpb.TensorProto) (*Tensor, error) {
-	return decodeTensor(tp, d.ext[tp])
+	return decodeTensor(tp, d.ext[tp], d.budget)
 }
 
 func valueInfos(vs []*onnxpb.ValueInfoProto) []ValueInfo {

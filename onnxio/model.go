@@ -33,8 +33,9 @@ type DecodeOptions struct {
 	// BaseDir is the folder that external data locations are relative to.
 	// Empty means the model may not use external data.
 	BaseDir string
-	// MaxBytes limits the model bytes plus all external data read; 0 means
-	// DefaultMaxBytes.
+	// MaxBytes limits the model bytes plus all external data read, and
+	// separately the memory the decoded tensors of the graph take (integer
+	// types decode to int64); 0 means DefaultMaxBytes.
 	MaxBytes int64
 }
 
@@ -139,7 +140,8 @@ func Decode(data []byte, opts DecodeOptions) (*Model, error) {
 			m.files = append(m.files, file)
 		}
 	}
-	g, err := (&graphDecoder{ext: m.ext}).graph(pb.Graph)
+	decoded := limit
+	g, err := (&graphDecoder{ext: m.ext, budget: &decoded}).graph(pb.Graph)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,11 @@ func ReadTensor(path string) (*Tensor, error) {
 		return nil, fmt.Errorf("onnxio: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("onnxio: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, &InvalidModelError{Path: path, Reason: "not a regular file", Err: ErrNotONNX}
+	}
 	data, err := io.ReadAll(io.LimitReader(f, DefaultMaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("onnxio: read %s: %w", path, err)
@@ -33,7 +38,8 @@ func ReadTensor(path string) (*Tensor, error) {
 	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		return nil, &InvalidModelError{Path: path, Tensor: tp.GetName(), Reason: "external data is not supported in tensor files", Err: ErrExternalData}
 	}
-	t, err := decodeTensor(tp, nil)
+	budget := DefaultMaxBytes
+	t, err := decodeTensor(tp, nil, &budget)
 	if err != nil {
 		return nil, withPath(err, path)
 	}

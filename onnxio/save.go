@@ -48,18 +48,42 @@ func marshal(pb *onnxpb.ModelProto) ([]byte, error) {
 // ".data" (for "out.onnx", "out.onnx.data"), and with each tensor's location,
 // offset and length (and checksum, if it had one) pointing there. The input's
 // external files are never modified. The data file is staged, then the model,
-// and both are renamed only once both are complete.
+// and both are moved into place only once both are complete, the data
+// first: a model file never appears without its data.
+//
+// Save is Stage followed by Commit.
 func (m *Model) Save(path string) error {
-	if err := m.checkNotInput(path); err != nil {
+	s, err := m.Stage(path)
+	if err != nil {
 		return err
 	}
+	return s.Commit()
+}
+
+// Staged is a model written in full to temporary files (see Model.Stage),
+// not yet at its path.
+type Staged struct {
+	path        string
+	sha256      string
+	model, data *staged // data is nil without external data
+}
+
+// Stage writes the model (and its external data) as Save does, to
+// temporary files in path's folder, without touching path: Commit moves
+// them into place, Abort discards them. On Linux the temporary files are
+// unnamed, so a process killed before Commit leaves nothing behind. Stage
+// refuses what Save refuses.
+func (m *Model) Stage(path string) (*Staged, error) {
+	if err := m.checkNotInput(path); err != nil {
+		return nil, err
+	}
 	c := proto.Clone(m.pb).(*onnxpb.ModelProto)
-	var data *staged
+	s := &Staged{path: path}
 	if orig := externalTensors(m.pb); len(orig) > 0 {
 		dataName := filepath.Base(path) + ".data"
 		dataPath := filepath.Join(filepath.Dir(path), dataName)
 		if err := m.checkNotInput(dataPath); err != nil {
-			return err
+			return nil, err
 		}
 		var buf bytes.Buffer
 		for i, tp := range externalTensors(c) {
@@ -71,33 +95,56 @@ func (m *Model) Save(path string) error {
 			buf.Write(b)
 		}
 		var err error
-		data, err = stage(dataPath, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err })
+		s.data, err = stage(dataPath, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err })
 		if err != nil {
-			return err
-		}
-	}
-	abortData := func() {
-		if data != nil {
-			data.abort()
+			return nil, err
 		}
 	}
 	b, err := marshal(c)
 	if err != nil {
-		abortData()
-		return err
+		s.Abort()
+		return nil, err
 	}
-	model, err := stage(path, func(w io.Writer) error { _, err := w.Write(b); return err })
-	if err != nil {
-		abortData()
-		return err
+	if s.model, err = stage(path, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+		s.Abort()
+		return nil, err
 	}
-	if data != nil {
-		if err := data.commit(); err != nil {
-			model.abort()
+	s.sha256 = s.model.sha256
+	return s, nil
+}
+
+// Path is the file the staged model is for.
+func (s *Staged) Path() string { return s.path }
+
+// SHA256 is the SHA-256 of the staged model file (without its external
+// data), 64 lower-case hex digits: the hash the file will have at its path.
+func (s *Staged) SHA256() string { return s.sha256 }
+
+// Commit moves the external data file (if any) and then the model file
+// into place, replacing files there. On error nothing more is moved and
+// the temporary files are discarded.
+func (s *Staged) Commit() error {
+	if s.data != nil {
+		if err := s.data.commit(); err != nil {
+			s.Abort()
 			return err
 		}
+		s.data = nil
 	}
-	return model.commit()
+	err := s.model.commit()
+	s.model = nil
+	return err
+}
+
+// Abort discards the temporary files not yet committed. It does nothing
+// after Commit.
+func (s *Staged) Abort() {
+	for _, f := range []*staged{s.data, s.model} {
+		if f != nil {
+			f.abort()
+		}
+	}
+	s.data, s.model = nil, nil
 }
 
 // checkNotInput refuses path when it names one of the files m was read from.

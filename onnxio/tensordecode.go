@@ -26,9 +26,42 @@ func tensorCount(name string, dims []int64) (int, error) {
 	return int(n), nil
 }
 
+// decodedSize is the bytes one element of type dt takes once decoded (a
+// Tensor holds every integer type as int64, so an int8 tensor takes eight
+// times its stored bytes), 0 for strings (which take their stored bytes).
+func decodedSize(dt DataType) int64 {
+	switch dt {
+	case Float, Complex64:
+		return 4
+	case Float16, BFloat16:
+		return 2
+	case String:
+		return 0
+	}
+	return 8
+}
+
+// charge takes the memory n decoded elements of t take from budget (nil:
+// unlimited), or returns an error wrapping ErrTooLarge when it would go
+// below zero.
+func charge(budget *int64, t *Tensor, n int) error {
+	if budget == nil {
+		return nil
+	}
+	need := int64(n) * decodedSize(t.Type)
+	if need > *budget {
+		return invalid(ErrTooLarge, t.Name, "%s data for dims %v take %d bytes of memory once decoded, over the remaining limit of %d bytes (DecodeOptions.MaxBytes)",
+			t.Type, t.Dims, need, *budget)
+	}
+	*budget -= need
+	return nil
+}
+
 // decodeTensor decodes tp. ext holds the tensor's bytes when it is stored as
-// external data (data_location = EXTERNAL), and is ignored otherwise.
-func decodeTensor(tp *onnxpb.TensorProto, ext []byte) (*Tensor, error) {
+// external data (data_location = EXTERNAL), and is ignored otherwise. budget,
+// when not nil, is the memory the decoded values may still take; it is
+// checked before they are allocated and reduced by what they take.
+func decodeTensor(tp *onnxpb.TensorProto, ext []byte, budget *int64) (*Tensor, error) {
 	name := tp.GetName()
 	t := &Tensor{Name: name, Type: DataType(tp.GetDataType()), Dims: append([]int64(nil), tp.GetDims()...)}
 	if tp.Segment != nil {
@@ -43,11 +76,11 @@ func decodeTensor(tp *onnxpb.TensorProto, ext []byte) (*Tensor, error) {
 	}
 	switch {
 	case tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL:
-		err = decodeRaw(t, ext, n)
+		err = decodeRaw(t, ext, n, budget)
 	case tp.RawData != nil:
-		err = decodeRaw(t, tp.RawData, n)
+		err = decodeRaw(t, tp.RawData, n, budget)
 	default:
-		err = decodeTyped(t, tp, n)
+		err = decodeTyped(t, tp, n, budget)
 	}
 	if err != nil {
 		return nil, err
@@ -55,8 +88,9 @@ func decodeTensor(tp *onnxpb.TensorProto, ext []byte) (*Tensor, error) {
 	return t, nil
 }
 
-// decodeRaw decodes little-endian raw bytes holding n values of t.Type.
-func decodeRaw(t *Tensor, raw []byte, n int) error {
+// decodeRaw decodes little-endian raw bytes holding n values of t.Type,
+// charging budget before it allocates them.
+func decodeRaw(t *Tensor, raw []byte, n int, budget *int64) error {
 	size := t.Type.Size()
 	switch {
 	case t.Type == Complex64:
@@ -69,6 +103,9 @@ func decodeRaw(t *Tensor, raw []byte, n int) error {
 	if len(raw)%size != 0 || len(raw)/size != n {
 		return invalid(ErrTensorData, t.Name, "%d bytes of %s data for dims %v (%d elements need %d bytes)",
 			len(raw), t.Type, t.Dims, n, n*size)
+	}
+	if err := charge(budget, t, n); err != nil {
+		return err
 	}
 	le := binary.LittleEndian
 	switch t.Type {
@@ -126,8 +163,10 @@ func rawInt(dt DataType, b []byte) int64 {
 	return int64(le.Uint64(b)) // Int64
 }
 
-// decodeTyped decodes n values from the typed field ONNX assigns to t.Type.
-func decodeTyped(t *Tensor, tp *onnxpb.TensorProto, n int) error {
+// decodeTyped decodes n values from the typed field ONNX assigns to t.Type
+// and charges budget for them (the typed fields already hold them in
+// memory, at least half as large as decoded).
+func decodeTyped(t *Tensor, tp *onnxpb.TensorProto, n int, budget *int64) error {
 	var got int
 	switch t.Type {
 	case Float, Complex64:
@@ -164,7 +203,7 @@ func decodeTyped(t *Tensor, tp *onnxpb.TensorProto, n int) error {
 	if got != n {
 		return invalid(ErrTensorData, t.Name, "%d values of %s data for dims %v (%d elements)", got, t.Type, t.Dims, n)
 	}
-	return nil
+	return charge(budget, t, n)
 }
 
 // narrowInt converts an int32_data entry to dt's range, as a C cast would.

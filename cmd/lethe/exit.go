@@ -64,6 +64,8 @@ func isUsage(err error) bool {
 // that messages about a field name the flag.
 var flags = map[string]string{
 	"Data": "--data", "Data.Path": "--data", "Data.X": "--x", "Data.Y": "--y", "Test": "--test", "Test.Path": "--test",
+	"Data.MaxBytes": "--max-bytes", "Test.MaxBytes": "--max-bytes", "Chain": "--chain", "Solver": "--solver",
+	"NoProject": "--no-project", "EstimateSpectrum": "--estimate-spectrum",
 	"Forget": "--forget", "Samples": "--indices", "Out": "--out", "Cert": "--cert", "PrevCert": "--prev-cert",
 	"Objective.Radius": "--radius", "Radius": "--radius", "Objective.L2": "--l2", "L2": "--l2",
 	"Objective.Loss": "--loss", "Loss": "--loss", "Freeze": "--freeze", "Engine.Freeze": "--freeze",

@@ -90,6 +90,7 @@ type dataFlags struct {
 	Data      string
 	X, Y      string
 	Normalize string
+	MaxBytes  int64
 }
 
 func (f *dataFlags) register(fs *pflag.FlagSet) {
@@ -97,6 +98,7 @@ func (f *dataFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.X, "x", "", "features as .npy (with --y instead of --data)")
 	fs.StringVar(&f.Y, "y", "", "integer labels as .npy (with --x)")
 	fs.StringVar(&f.Normalize, "normalize", "", "standardise features after scaling: MEAN,STD")
+	fs.Int64Var(&f.MaxBytes, "max-bytes", 0, "memory one data file may take once read, in bytes (0: 4 GiB); larger files are refused")
 }
 
 // given reports whether a data set was named.
@@ -123,9 +125,9 @@ func (f *dataFlags) validate(cmd string) error {
 // data is the library's data set; spec, when not empty, replaces --data
 // (for --test).
 func (f *dataFlags) data(spec string) lethe.Data {
-	d := lethe.Data{Path: f.Data, X: f.X, Y: f.Y}
+	d := lethe.Data{Path: f.Data, X: f.X, Y: f.Y, MaxBytes: f.MaxBytes}
 	if spec != "" {
-		d = lethe.Data{Path: spec}
+		d = lethe.Data{Path: spec, MaxBytes: f.MaxBytes}
 	}
 	if f.Normalize != "" {
 		d.Normalize, _ = dataset.ParseNormalize(f.Normalize)

@@ -17,6 +17,7 @@ type runOptions struct {
 
 	Model     string
 	Data      string
+	MaxBytes  int64
 	Out       string
 	Engine    string
 	Precision string
@@ -65,6 +66,7 @@ compared directly.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Data, "data", "", "samples to run (required; see above)")
+	f.Int64Var(&o.MaxBytes, "max-bytes", 0, "memory the data file may take once read, in bytes (0: 4 GiB); larger files are refused")
 	f.StringVarP(&o.Out, "out", "o", "", "output .npy file (required)")
 	f.StringVar(&o.Engine, "engine", string(lethe.Native), "engine: native (lethe's own) or ort (onnxruntime)")
 	f.StringVar(&o.Precision, "precision", "float32", "native engine arithmetic: float32 (as ONNX and PyTorch) or float64")
@@ -100,7 +102,7 @@ func (o *runOptions) Validate() error {
 func (o *runOptions) Run(ctx context.Context) error {
 	prec, _ := autodiff.ParsePrecision(o.Precision)
 	res, err := lethe.Predict(ctx, lethe.PredictRequest{
-		Model: o.Model, Data: lethe.Data{Path: o.Data}, Backend: lethe.Backend(o.Engine), Out: o.Out,
+		Model: o.Model, Data: lethe.Data{Path: o.Data, MaxBytes: o.MaxBytes}, Backend: lethe.Backend(o.Engine), Out: o.Out,
 		Engine:   lethe.Engine{Precision: prec, BatchSize: o.BatchSize, Threads: o.Threads},
 		Progress: o.global.progress(o.io, ""),
 	})

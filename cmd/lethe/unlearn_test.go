@@ -148,11 +148,29 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	if err := m.Save(changed); err != nil {
 		t.Fatal(err)
 	}
+	otherKey, otherPub := filepath.Join(dir, "o.pem"), filepath.Join(dir, "o.pub")
+	if code, _, stderr := cli(t, "keygen", "--private", otherKey, "--public", otherPub); code != 0 {
+		t.Fatal(stderr)
+	}
+	changedSHA, err := certify.FileSHA256(changed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name  string
 		args  []string
 		wants []string // checks that must fail
 	}{
+		// Changing a weight and writing the new hash into the certificate
+		// leaves the binding intact (it cannot cover the file's own hash):
+		// the signature catches it.
+		{"weight changed, hash updated", []string{"verify", changed, "--cert", editCert(t, func(c map[string]any) { c["output"].(map[string]any)["sha256"] = changedSHA }), "--pub-key", pub}, []string{"signature"}},
+		{"assumption edited", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) {
+			a := c["assumptions"].([]any)
+			a[len(a)-1] = a[len(a)-1].(string) + " No other assumption is made."
+		})}, []string{"assumptions", "binding"}},
+		{"parity value edited", []string{"verify", out, "--cert", editCert(t, func(c map[string]any) { c["parity"].(map[string]any)["max_abs_diff"] = 0.0 })}, []string{"binding"}},
+		{"signed by another key", []string{"verify", out, "--pub-key", otherPub}, []string{"signature"}},
 		// The hash catches any change; parity may not, when the noise makes
 		// outputs so large that one weight is within their rounding.
 		{"one weight changed", []string{"verify", changed, "--cert", cert}, []string{"output"}},
@@ -369,5 +387,36 @@ func TestUnlearnConvexScope(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, flag) {
 			t.Errorf("%s %s: exit %d, stderr %q", flag, value, code, stderr)
 		}
+	}
+}
+
+// TestVerifyChainFlag: --chain takes the earlier certificates of a chained
+// request; verify passes the chain and fails another model's certificate
+// given as its first link (TestVerifyChain in the library covers every
+// failure).
+func TestVerifyChainFlag(t *testing.T) {
+	requireORT(t)
+	dir, data, forget := unlearnSetup(t)
+	logreg := testenv.Testdata("models/logreg.onnx")
+	run := func(model, out, forget string) {
+		t.Helper()
+		args := []string{"unlearn", model, "--data", data, "--forget", forget, "--epsilon", "1", "--delta", "1e-5", "--l2", "0.01", "-o", out, "--quiet"}
+		if code, _, stderr := cli(t, args...); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+	second := filepath.Join(dir, "forget2.txt")
+	if err := os.WriteFile(second, []byte("7\n8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	one, two, other := filepath.Join(dir, "one.onnx"), filepath.Join(dir, "two.onnx"), filepath.Join(dir, "other.onnx")
+	run(logreg, one, forget)
+	run(one, two, second)
+	run(logreg, other, second)
+	if code, stdout, _ := cli(t, "verify", two, "--chain", lethe.CertPath(one)); code != exitOK || !strings.Contains(stdout, "PASS  chain") {
+		t.Errorf("the chain in order: exit %d\n%s", code, stdout)
+	}
+	if code, stdout, _ := cli(t, "verify", two, "--chain", lethe.CertPath(other)); code != exitFailed || !strings.Contains(stdout, "FAIL  chain") {
+		t.Errorf("another chain's certificate: exit %d\n%s", code, stdout)
 	}
 }

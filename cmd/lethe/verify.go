@@ -21,6 +21,7 @@ type verifyOptions struct {
 	Cert   string
 	PubKey string
 	Input  string
+	Chain  []string
 	Limit  int
 }
 
@@ -38,9 +39,12 @@ the run that wrote it:
   input        the original model's hash (with --input)
   sigma        σ recomputed from the recorded Δ, ε, δ and mechanism, and Δ
                recomputed from C, M, λ, λ_min and ρ
+  assumptions  the assumptions in words are those the numbers imply
   signature    the Ed25519 signature (against --pub-key when given; otherwise
                only against the key the certificate carries: integrity, not
                identity)
+  chain        with --chain CERT (repeated, oldest first): each earlier
+               certificate chains on the one before, from a first request
   model        MODEL loads and compiles in lethe's engine
   parity       onnxruntime reproduces the recorded outputs on the regenerated
                probe batch, and so does lethe's engine
@@ -49,7 +53,8 @@ the run that wrote it:
 Exit code 0 when every check passes, 1 when one fails (each failure named),
 2 when a file is missing or unreadable.`,
 		Example: `  lethe verify mlp-unlearned.onnx
-  lethe verify out.onnx --cert out.cert.json --pub-key lethe.pub --data mnist:test --json`,
+  lethe verify out.onnx --cert out.cert.json --pub-key lethe.pub --data mnist:test --json
+  lethe verify third.onnx --chain first.cert.json --chain second.cert.json`,
 		Args: exactArgs(1, "one MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Model = args[0]
@@ -67,6 +72,7 @@ Exit code 0 when every check passes, 1 when one fails (each failure named),
 	f.StringVar(&o.Cert, "cert", "", "certificate (default: MODEL with .cert.json in place of .onnx)")
 	f.StringVar(&o.PubKey, "pub-key", "", "Ed25519 public key (PEM) the certificate must be signed with")
 	f.StringVar(&o.Input, "input", "", "the original model, to check the certified input hash")
+	f.StringArrayVar(&o.Chain, "chain", nil, "an earlier certificate of MODEL's chain of requests (repeatable, oldest first)")
 	f.IntVar(&o.Limit, "limit", 1024, "samples of --data to compare the engines on")
 	return cmd
 }
@@ -87,7 +93,7 @@ func (o *verifyOptions) Validate() error {
 
 // Run verifies and prints the report; a failed check is exit code 1.
 func (o *verifyOptions) Run(ctx context.Context) error {
-	req := lethe.VerifyRequest{Model: o.Model, Cert: o.Cert, PublicKeyFile: o.PubKey, Input: o.Input, Limit: o.Limit}
+	req := lethe.VerifyRequest{Model: o.Model, Cert: o.Cert, PublicKeyFile: o.PubKey, Input: o.Input, Chain: o.Chain, Limit: o.Limit}
 	if o.data.given() {
 		req.Data = o.data.data("")
 	}
