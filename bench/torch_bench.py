@@ -26,7 +26,12 @@ settings):
            iteration and in a variant that mirrors the paper's code;
   retrain  retraining from scratch with the paper's recipe: projected Adam,
            lr 0.01, batch 128, L2 5e-4, C = 20, 30 epochs on the 59,000
-           retained samples.
+           retained samples;
+  head     the head of models/mnist_head.onnx fitted from zeros on its frozen
+           backbone's features of the retained private samples by L-BFGS
+           (float64, strong Wolfe line search) until the gradient norm is at
+           most --head-grad-tol: what `lethe retrain --scope head` computes
+           (not in the default --sections).
 The models' weights are read from models/*.onnx (initializers), so PyTorch and
 lethe run the same numbers.
 """
@@ -305,19 +310,21 @@ def bench_unlearn(model, data, a):
     out["lissa"] = r
     log(f"unlearn: LiSSA lean: {r['median_s']:.2f} s")
 
-    # LiSSA as organised in the paper's code
-    from torch.utils.data import TensorDataset
-    ds = TensorDataset(xr, yr)
-    torch.manual_seed(3)
-    r = timeit(lambda: lissa_paper_code(model, ds, g, batch=P["lissa_batch"], depth=P["lissa_depth"],
-                                        reps=P["lissa_repetitions"], scale=P["lissa_scale"], lam=P["gamma"],
-                                        wd=P["weight_decay"]),
-               repeats=a.unlearn_repeats, min_sample=0, warmup=0, inner=1)
-    out["lissa_paper_code"] = r
-    log(f"unlearn: LiSSA paper-code variant: {r['median_s']:.2f} s")
-
     out["total_lean_s"] = out[f"full_gradient_b{P['grad_batch']}"]["median_s"] + out["lissa"]["median_s"]
-    out["total_paper_code_s"] = out[f"full_gradient_b{P['grad_batch']}"]["median_s"] + out["lissa_paper_code"]["median_s"]
+
+    # LiSSA as organised in the paper's code
+    if "paper" in a.lissa_variants.split(","):
+        from torch.utils.data import TensorDataset
+        ds = TensorDataset(xr, yr)
+        torch.manual_seed(3)
+        r = timeit(lambda: lissa_paper_code(model, ds, g, batch=P["lissa_batch"], depth=P["lissa_depth"],
+                                            reps=P["lissa_repetitions"], scale=P["lissa_scale"], lam=P["gamma"],
+                                            wd=P["weight_decay"]),
+                   repeats=a.unlearn_repeats, min_sample=0, warmup=0, inner=1)
+        out["lissa_paper_code"] = r
+        log(f"unlearn: LiSSA paper-code variant: {r['median_s']:.2f} s")
+        out["total_paper_code_s"] = (out[f"full_gradient_b{P['grad_batch']}"]["median_s"]
+                                     + out["lissa_paper_code"]["median_s"])
 
     # what the lean LiSSA computed (quality, measured with full-D_r HVPs; not timed)
     u = us[-1]
@@ -381,6 +388,111 @@ def bench_retrain(data, a):
     return out
 
 
+class _Converged(Exception):
+    """Raised by the L-BFGS closure at the first point whose gradient is small enough."""
+
+
+def bench_head(a):
+    """Python's side of `lethe retrain --scope head`: the head of models/mnist_head.onnx
+    fitted from zeros on the retained private samples to ||grad|| <= --head-grad-tol.
+
+    Data: D = mnist:train[30000:60000] with the model card's canaries relabelled
+    (train_convex.private_labels), minus bench/mnist_head_forget_1000.txt (indices into D).
+    Objective: mean cross-entropy + (mu/2)(||W||^2 + ||b||^2) in float64, mu = the model's
+    lethe.l2. Timed per run (--head-repeats runs per solver): the backbone's float32
+    features of D_r (as the exported graph computes them, torch.no_grad), widened to
+    float64, then the fit from zeros by
+      lbfgs   torch.optim.LBFGS (history 100, strong Wolfe line search, tolerance_grad = 0,
+              tolerance_change = 0); the closure stops the solve (by an exception, which
+              leaves the parameters at the point it evaluated) at the first evaluated point
+              whose gradient 2-norm is <= the tolerance, so no evaluation is spent on
+              checking;
+      newton  models/softmax_newton.py's Newton-CG (NumPy), the solver that fitted the
+              bundled head, stopping when its gradient norm is below the tolerance.
+    Not timed: interpreter start, reading the data and the model."""
+    import onnx
+    import train_convex as tc
+
+    path = os.path.join(a.models_dir, "mnist_head.onnx")
+    m = onnx.load(path)
+    meta = {p.key: p.value for p in m.metadata_props}
+    mu = float(meta["lethe.l2"])
+    inits = dict(ref.onnx_initializers(path))
+    hidden = tuple(inits[k].shape[0] for k in sorted(k for k in inits if k.startswith("backbone.") and k.endswith(".weight")))
+    net = tc.HeadNet(hidden)
+    net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in inits.items()})
+    net.eval()
+    x, y = ref.load_dataset("mnist", "train")
+    x = np.ascontiguousarray(x.reshape(-1, 784)[tc.PRIVATE[0]:tc.PRIVATE[1]])
+    yd, _ = tc.private_labels(y)
+    forget = np.loadtxt(a.head_forget, dtype=np.int64)
+    keep = np.ones(len(yd), bool)
+    keep[forget] = False
+    xr = torch.from_numpy(x[keep])
+    yr = torch.from_numpy(yd[keep])
+    tol = a.head_grad_tol
+    out = dict(grad_tol=tol, mu=mu, retained=int(keep.sum()))
+    for solver in a.head_solvers.split(","):
+        runs = []
+        for _ in range(a.head_repeats):
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                phi = net.backbone(xr).double()
+            t_feat = time.perf_counter() - t0
+            fit = head_lbfgs if solver == "lbfgs" else head_newton
+            info = fit(phi, yr, mu, tol)
+            total = time.perf_counter() - t0
+            runs.append(dict(seconds=total, features_s=t_feat, fit_s=total - t_feat, **info))
+            log(f"head {solver}: features {t_feat:.3f} s + fit {total - t_feat:.3f} s ({info})")
+        secs = [r["seconds"] for r in runs]
+        out[solver] = dict(median_s=statistics.median(secs), min_s=min(secs), runs=runs)
+    out["features"] = int(phi.shape[1])
+    out["settings"] = dict(
+        features="the backbone's float32 output on D_r (torch.no_grad), widened to float64",
+        lbfgs="torch.optim.LBFGS(history_size=100, line_search_fn='strong_wolfe', tolerance_grad=0, "
+              "tolerance_change=0) on (W, b) from zeros in float64; stops at the first evaluated point "
+              "with ||grad||_2 <= grad_tol",
+        newton="models/softmax_newton.py solve(): Newton-CG from zeros in float64 (NumPy, block-diagonal "
+               "preconditioner, the solver that fitted the head), until ||grad||_2 < grad_tol")
+    return out
+
+
+def head_lbfgs(phi, yr, mu, tol):
+    W = torch.zeros((10, phi.shape[1]), dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(10, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([W, b], lr=1, max_iter=1_000_000, max_eval=1_000_000, tolerance_grad=0,
+                            tolerance_change=0, history_size=100, line_search_fn="strong_wolfe")
+    evals = [0]
+    last = [math.inf]
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(phi @ W.T + b, yr) + 0.5 * mu * ((W * W).sum() + (b * b).sum())
+        loss.backward()
+        evals[0] += 1
+        last[0] = math.sqrt(float((W.grad * W.grad).sum() + (b.grad * b.grad).sum()))
+        if last[0] <= tol:
+            raise _Converged
+        return loss
+
+    converged = False
+    try:
+        opt.step(closure)
+    except _Converged:
+        converged = True
+    n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
+    return dict(iterations=n_iter, evaluations=evals[0], grad_norm=last[0], converged=converged)
+
+
+def head_newton(phi, yr, mu, tol):
+    import softmax_newton as sn
+
+    p = torch.cat([phi, torch.ones((phi.shape[0], 1), dtype=phi.dtype)], 1).numpy()
+    _, info = sn.solve(p, yr.numpy(), mu, tol)
+    return dict(iterations=info["newton_iterations"], hvps=info["hvps"], grad_norm=info["grad_norm"],
+                converged=True)
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -410,7 +522,16 @@ def main():
     ap.add_argument("--min-sample", type=float, default=0.05, help="min seconds per timing sample (default 0.05)")
     ap.add_argument("--unlearn-repeats", type=int, default=3, help="full LiSSA runs per variant (default 3)")
     ap.add_argument("--sections", default="forward,grad,unlearn,retrain",
-                    help="comma-separated subset of forward,grad,unlearn,retrain")
+                    help="comma-separated subset of forward,grad,unlearn,retrain,head")
+    ap.add_argument("--lissa-variants", default="lean,paper",
+                    help="unlearn: LiSSA variants to time, lean and/or paper (default both)")
+    ap.add_argument("--head-grad-tol", type=float, default=1e-9,
+                    help="head: stop at this gradient norm (default 1e-9, lethe retrain's --grad-tol default)")
+    ap.add_argument("--head-forget", default=os.path.join(ROOT, "bench", "mnist_head_forget_1000.txt"),
+                    help="head: samples of the private split to leave out (indices into it)")
+    ap.add_argument("--head-repeats", type=int, default=1, help="head: timed fits per solver (default 1)")
+    ap.add_argument("--head-solvers", default="lbfgs,newton",
+                    help="head: lbfgs (torch.optim.LBFGS) and/or newton (models/softmax_newton.py)")
     ap.add_argument("--models-dir", default=os.path.join(ROOT, "models"))
     ap.add_argument("--write-forget", metavar="PATH",
                     help="write the paper's 1,000 forgotten MNIST indices (one per line) to PATH")
@@ -433,7 +554,12 @@ def main():
     torch.manual_seed(0)
 
     models, data, files = {}, {}, {}
-    for name in ("mnist_mlp", "fashion_cnn"):
+    need = []
+    if sections & {"forward", "grad"}:
+        need = ["mnist_mlp", "fashion_cnn"]
+    elif sections & {"unlearn", "retrain"}:
+        need = ["mnist_mlp"]
+    for name in need:
         path = os.path.join(a.models_dir, f"{name}.onnx")
         m = ref.load_from_onnx(name, path)
         m.eval()
@@ -487,7 +613,12 @@ def main():
         if "unlearn" in res:
             rt = res["retrain"].get("total_s", res["retrain"].get("total_s_extrapolated"))
             res["unlearn"]["retrain_over_unlearn_lean"] = rt / res["unlearn"]["total_lean_s"]
-            res["unlearn"]["retrain_over_unlearn_paper_code"] = rt / res["unlearn"]["total_paper_code_s"]
+            if "total_paper_code_s" in res["unlearn"]:
+                res["unlearn"]["retrain_over_unlearn_paper_code"] = rt / res["unlearn"]["total_paper_code_s"]
+    if "head" in sections:
+        l0 = os.getloadavg()[0]
+        res["head"] = bench_head(a)
+        loads["head"] = [l0, os.getloadavg()[0]]
     res["env"]["loadavg_end"] = os.getloadavg()
 
     text = json.dumps(res, indent=1)

@@ -1,146 +1,150 @@
-// Command report turns the outputs of bench/run.sh into bench/RESULTS.md:
-// Go benchmark lines (the native engine and onnxruntime), the PyTorch
-// side's JSON, and the JSON summaries of lethe's own unlearn and retrain runs.
+// Command report turns the outputs of bench/run.sh into bench/RESULTS.md and
+// the scaling plot: the alternated whole-process runs of bench/alternate
+// (bench/out/runs/GROUP/runs.jsonl and each run's stdout: lethe's and the
+// PyTorch script's JSON, Go benchmark lines), the Go kernel benchmarks and
+// bench/prepare.py's manifest.
 //
-//	go run ./bench/report -dir bench/out > bench/RESULTS.md
+//	go run ./bench/report -dir bench/out -plot bench/scaling.png > bench/RESULTS.md
+//
+// Every ratio it prints is formed from runs of one alternated group; it
+// prints the median and the minimum of each side, the ratio of the medians
+// and the range of the per-round ratios, and the command behind each median.
 package main
 
 import (
-	"bufio"
-	"encoding/json"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
-	"slices"
-	"strconv"
 )
 
 func main() {
-	dir := flag.String("dir", "bench/out", "folder with go.txt, torch.json, unlearn_*.json, retrain.json, env.txt")
+	dir := flag.String("dir", "bench/out", "bench/run.sh's output folder")
+	plotPath := flag.String("plot", "bench/scaling.png", "where to write the scaling plot (PNG)")
 	flag.Parse()
-	if err := run(*dir, os.Stdout); err != nil {
+	if err := generate(*dir, *plotPath, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
 }
 
-// goBench holds the ns/op samples of each Go benchmark, by name without the
-// -GOMAXPROCS suffix, and the samples of its other metrics by name|unit
-// (e.g. "BenchmarkKernels/sgemm/1024|cpu-GFLOP/s").
-type goBench map[string][]float64
+// target is one row of the summary: a goal of issue 11 and what was measured.
+type target struct {
+	what, goal, measured string
+	met                  *bool // nil: not measured or not decidable
+}
 
-var (
-	benchLine = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op`)
-	metric    = regexp.MustCompile(`\s([\d.e+-]+) ([^\s\d][^\s]*)`)
-)
+func verdict(t target) string {
+	switch {
+	case t.met == nil:
+		return "not measured"
+	case *t.met:
+		return "**met**"
+	}
+	return "**missed**"
+}
 
-func readGo(path string) (goBench, error) {
-	f, err := os.Open(path)
+func isMet(b bool) *bool { return &b }
+
+// report collects the sections' text and the summary's targets.
+type report struct {
+	dir     string
+	meta    map[string]string
+	targets []target
+	body    bytes.Buffer
+	failed  []run
+}
+
+func (r *report) printf(format string, a ...any) { fmt.Fprintf(&r.body, format, a...) }
+
+func (r *report) target(t target) { r.targets = append(r.targets, t) }
+
+// group reads a group and remembers its failed runs.
+func (r *report) group(name string) (*group, error) {
+	g, err := readGroup(r.dir, name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	b := goBench{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if m := benchLine.FindStringSubmatch(sc.Text()); m != nil {
-			v, _ := strconv.ParseFloat(m[3], 64)
-			b[m[1]] = append(b[m[1]], v)
-			for _, u := range metric.FindAllStringSubmatch(sc.Text()[len(m[0]):], -1) {
-				v, _ := strconv.ParseFloat(u[1], 64)
-				b[m[1]+"|"+u[2]] = append(b[m[1]+"|"+u[2]], v)
-			}
+	r.failed = append(r.failed, g.failed()...)
+	return g, nil
+}
+
+// commands lists the command lines of a group's runs, as run.
+func (r *report) commands(g *group, names ...string) {
+	if g == nil {
+		return
+	}
+	if len(names) == 0 {
+		names = g.order
+	}
+	r.printf("\nCommands (run from the repository root; each once per round, the order rotating by one each round):\n\n```\n")
+	for _, n := range names {
+		if c := g.command(n); c != "" {
+			r.printf("%-18s %s\n", n, c)
 		}
 	}
-	return b, sc.Err()
+	r.printf("```\n")
 }
 
-// median returns the median in seconds of a benchmark, or 0 when absent.
-func (b goBench) median(name string) float64 {
-	v := slices.Sorted(slices.Values(b[name]))
-	if len(v) == 0 {
-		return 0
+func generate(dir, plotPath string, w io.Writer) error {
+	r := &report{dir: dir, meta: readMeta(dir)}
+	for _, section := range []func(*report) error{
+		(*report).cliSection, (*report).headSection, (*report).lissaSection, (*report).microSection,
+		(*report).kernelSection, (*report).reproduceSection,
+	} {
+		if err := section(r); err != nil {
+			return err
+		}
 	}
-	return v[len(v)/2] * 1e-9
-}
-
-// metricMedian returns the median of a benchmark's metric, or 0 when absent.
-func (b goBench) metricMedian(name, unit string) float64 {
-	v := slices.Sorted(slices.Values(b[name+"|"+unit]))
-	if len(v) == 0 {
-		return 0
-	}
-	return v[len(v)/2]
-}
-
-// fastest returns the fastest run in seconds of a benchmark, or 0 when absent.
-func (b goBench) fastest(name string) float64 {
-	if len(b[name]) == 0 {
-		return 0
-	}
-	return slices.Min(b[name]) * 1e-9
-}
-
-func readJSON(path string, v any) error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
+	if err := r.scalingSection(plotPath); err != nil {
 		return err
 	}
-	return json.Unmarshal(raw, v)
+	r.writeHeader(w)
+	_, err := w.Write(r.body.Bytes())
+	return err
 }
 
-// timing is torch_bench.py's per-measurement record.
-type timing struct {
-	Median float64 `json:"median_s"`
-	Min    float64 `json:"min_s"`
-}
-
-type torchResults struct {
-	Env struct {
-		Torch   string    `json:"torch"`
-		Threads int       `json:"threads"`
-		CPU     string    `json:"cpu"`
-		Date    string    `json:"date"`
-		Load    []float64 `json:"loadavg_start"`
-	} `json:"env"`
-	Forward map[string]timing `json:"forward"`
-	Grad    map[string]timing `json:"grad"`
-	HVP     map[string]timing `json:"hvp"`
-	Unlearn struct {
-		Lissa    timing `json:"lissa"`
-		Gradient timing `json:"full_gradient_b1024"`
-	} `json:"unlearn"`
-	Retrain struct {
-		Total        float64 `json:"total_s"`
-		Extrapolated float64 `json:"total_s_extrapolated"`
-		Epochs       int     `json:"epochs"`
-		Accuracy     float64 `json:"test_accuracy"`
-	} `json:"retrain"`
-}
-
-type letheUnlearn struct {
-	Seconds     float64 `json:"seconds"`
-	Sensitivity float64 `json:"sensitivity"`
-	Stages      []struct {
-		Stage   string  `json:"stage"`
-		Seconds float64 `json:"seconds"`
-	} `json:"stages"`
-}
-
-func (u letheUnlearn) stage(name string) float64 {
-	for _, s := range u.Stages {
-		if s.Stage == name {
-			return s.Seconds
-		}
+func (r *report) writeHeader(w io.Writer) {
+	m := r.meta
+	fmt.Fprintf(w, "# Benchmark results\n\n")
+	if m["quick"] == "1" {
+		fmt.Fprintf(w, "> **Quick mode (`BENCH_QUICK=1`)**: fewer rounds, shorter benchmarks and a 1-epoch CNN retrain\n")
+		fmt.Fprintf(w, "> extrapolated to 30 epochs. A check that the scripts run, not a measurement to quote.\n\n")
 	}
-	return 0
+	fmt.Fprintf(w, "Measured by `make bench` (bench/run.sh; bench/README.md says how) in one sitting on one machine.\n")
+	fmt.Fprintf(w, "Every ratio comes from commands **alternated** in that sitting: round r runs each command of a\n")
+	fmt.Fprintf(w, "group once (the order rotating by one each round), for %s rounds. Each side is given as median and\n", m["rounds"])
+	fmt.Fprintf(w, "minimum over the rounds; \"÷\" is the ratio of the medians, and \"per round\" the range of the\n")
+	fmt.Fprintf(w, "ratios formed within each round. CLI times are whole processes (start to exit, measured by\n")
+	fmt.Fprintf(w, "bench/alternate with the kernel's rusage: wall time, CPU time, peak RSS). Every engine got the\n")
+	fmt.Fprintf(w, "same thread count (%s). Ratios are lethe ÷ other: below 1 means lethe is faster.\n\n", m["threads"])
+	fmt.Fprintf(w, "```\nlethe %s, %s, BLAS openblas, threads %s\n%s\n", m["commit"], m["go"], m["threads"], m["cpu"])
+	fmt.Fprintf(w, "started %s (load average %s), ended %s (load average %s)\n```\n\n", m["start"], m["load_start"], m["end"], m["load_end"])
+	fmt.Fprintf(w, "**Load.** The machine (2 cores) is shared; the 1-minute load average at the start of each run\n")
+	fmt.Fprintf(w, "is recorded, and each table gives its range. A load above the core count means the timed\n")
+	fmt.Fprintf(w, "processes waited for a core: their wall times are then inflated, the CPU times much less.\n\n")
+	if len(r.failed) > 0 {
+		fmt.Fprintf(w, "**Failed runs** (non-zero exit; their times are left out):\n\n")
+		for _, f := range r.failed {
+			fmt.Fprintf(w, "- `%s` round %d exited %d: `%s` (stderr beside %s)\n", f.Name, f.Round, f.Exit, f.Command, f.Stdout)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "## Issue 11's targets\n\n| target | goal | measured | verdict |\n| --- | --- | --- | --- |\n")
+	for _, t := range r.targets {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", t.what, t.goal, t.measured, verdict(t))
+	}
+	fmt.Fprintln(w)
 }
 
-type letheRetrain struct {
-	Seconds float64 `json:"train_seconds"`
+// loadRange describes the load averages at the start of a group's runs.
+func loadRange(g *group) string {
+	s := statsOf(g.loads())
+	if s.n == 0 {
+		return "load unknown"
+	}
+	return fmt.Sprintf("load average %.2f–%.2f (median %.2f) at the starts of the runs", s.min, s.max, s.med)
 }
 
 func ratio(a, b float64) string {
@@ -148,6 +152,18 @@ func ratio(a, b float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f", a/b)
+}
+
+// ratioRange formats the per-round ratios.
+func ratioRange(v []float64) string {
+	s := statsOf(v)
+	switch s.n {
+	case 0:
+		return "—"
+	case 1:
+		return fmt.Sprintf("%.2f", s.min)
+	}
+	return fmt.Sprintf("%.2f–%.2f", s.min, s.max)
 }
 
 func dur(s float64) string {
@@ -158,117 +174,19 @@ func dur(s float64) string {
 		return fmt.Sprintf("%.1f µs", s*1e6)
 	case s < 1:
 		return fmt.Sprintf("%.2f ms", s*1e3)
+	case s < 600:
+		return fmt.Sprintf("%.2f s", s)
 	}
-	return fmt.Sprintf("%.2f s", s)
+	return fmt.Sprintf("%d min %02.0f s", int(s/60), s-60*float64(int(s/60)))
 }
 
-func run(dir string, w io.Writer) error {
-	gb, err := readGo(filepath.Join(dir, "go.txt"))
-	if err != nil {
-		return err
+// medMin formats a median and a minimum as "median (min)".
+func medMin(s stats) string {
+	if s.n == 0 {
+		return "—"
 	}
-	var tr torchResults
-	if err := readJSON(filepath.Join(dir, "torch.json"), &tr); err != nil {
-		return err
+	if s.n == 1 {
+		return dur(s.med)
 	}
-	torchGrad := tr.Unlearn.Gradient
-	env, _ := os.ReadFile(filepath.Join(dir, "env.txt"))
-
-	fmt.Fprintf(w, "# Benchmark results\n\n")
-	fmt.Fprintf(w, "Measured by `make bench` (bench/run.sh) in one run on one machine; every engine got the same\n")
-	fmt.Fprintf(w, "thread count (%d). Times are medians (Go: over `-count` runs of `testing.B`; PyTorch: over\n", tr.Env.Threads)
-	fmt.Fprintf(w, "repeats after warm-up, see bench/README.md). Ratios are lethe ÷ other: below 1 means lethe is faster.\n")
-	fmt.Fprintf(w, "On a shared machine the fastest of the `-count` runs is the least disturbed one; the forward\n")
-	fmt.Fprintf(w, "table gives that ratio too.\n\n")
-	fmt.Fprintf(w, "```\n%sPyTorch %s, %s, started %s, load average at start %v\n```\n\n", env, tr.Env.Torch, tr.Env.CPU, tr.Env.Date, tr.Env.Load)
-
-	fmt.Fprintf(w, "## Forward pass, float32, batch 1024 (target: lethe within 2× of onnxruntime)\n\n")
-	fmt.Fprintf(w, "| model | lethe | onnxruntime | PyTorch | lethe ÷ onnxruntime | lethe ÷ PyTorch | lethe ÷ onnxruntime, fastest runs |\n| --- | --- | --- | --- | --- | --- | --- |\n")
-	for _, m := range []struct{ name, torch string }{{"mlp", "mnist_mlp_b1024"}, {"cnn", "fashion_cnn_b1024"}} {
-		n := gb.median("BenchmarkForward/" + m.name + "/native")
-		o := gb.median("BenchmarkForward/" + m.name + "/onnxruntime")
-		p := tr.Forward[m.torch].Median
-		nf, of := gb.fastest("BenchmarkForward/"+m.name+"/native"), gb.fastest("BenchmarkForward/"+m.name+"/onnxruntime")
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", m.name, dur(n), dur(o), dur(p), ratio(n, o), ratio(n, p), ratio(nf, of))
-	}
-
-	fmt.Fprintf(w, "\n## Gradient and exact HVP of the mean cross-entropy, float32 (target: no slower than PyTorch; HVP ≤ 3× gradient)\n\n")
-	fmt.Fprintf(w, "| case | lethe grad | PyTorch grad | ÷ | lethe HVP | PyTorch HVP | ÷ | lethe HVP ÷ grad |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
-	for _, c := range []struct{ goName, torch string }{{"mlp/batch10", "mnist_mlp_b10"}, {"mlp/batch128", "mnist_mlp_b128"}, {"cnn/batch128", "fashion_cnn_b128"}} {
-		g := gb.median("BenchmarkGradHVP/" + c.goName + "/grad")
-		h := gb.median("BenchmarkGradHVP/" + c.goName + "/hvp")
-		pg, ph := tr.Grad[c.torch].Median, tr.HVP[c.torch].Median
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c.goName, dur(g), dur(pg), ratio(g, pg), dur(h), dur(ph), ratio(h, ph), ratio(h, g))
-	}
-
-	writeKernels(w, gb)
-
-	var paper, certified letheUnlearn
-	var retrain letheRetrain
-	if err := readJSON(filepath.Join(dir, "unlearn_paper.json"), &paper); err != nil {
-		return err
-	}
-	if err := readJSON(filepath.Join(dir, "unlearn_certified.json"), &certified); err != nil {
-		return err
-	}
-	if err := readJSON(filepath.Join(dir, "retrain.json"), &retrain); err != nil {
-		return err
-	}
-	lg, ll := paper.stage("gradient"), paper.stage("solve")
-	torchRetrain := tr.Retrain.Total
-	if torchRetrain == 0 {
-		torchRetrain = tr.Retrain.Extrapolated
-	}
-	fmt.Fprintf(w, "\n## Unlearning 1,000 MNIST samples from the MLP (the paper's LiSSA settings)\n\n")
-	fmt.Fprintf(w, "Targets: lethe's gradient + LiSSA at most half of PyTorch's; the whole run at least 5× faster than retraining.\n\n")
-	fmt.Fprintf(w, "| step | lethe | PyTorch | lethe ÷ PyTorch |\n| --- | --- | --- | --- |\n")
-	fmt.Fprintf(w, "| gradient on D_r (59,000 samples) | %s | %s | %s |\n", dur(lg), dur(torchGrad.Median), ratio(lg, torchGrad.Median))
-	fmt.Fprintf(w, "| LiSSA (10 × 1,000 steps, batch 10) | %s | %s | %s |\n", dur(ll), dur(tr.Unlearn.Lissa.Median), ratio(ll, tr.Unlearn.Lissa.Median))
-	fmt.Fprintf(w, "| gradient + LiSSA | %s | %s | %s |\n", dur(lg+ll), dur(torchGrad.Median+tr.Unlearn.Lissa.Median), ratio(lg+ll, torchGrad.Median+tr.Unlearn.Lissa.Median))
-	fmt.Fprintf(w, "\nlethe's run also measures what the certificate needs; every stage of the same `lethe unlearn` run:\n\n| stage | seconds |\n| --- | --- |\n")
-	for _, s := range paper.Stages {
-		fmt.Fprintf(w, "| %s | %.2f |\n", s.Stage, s.Seconds)
-	}
-	fmt.Fprintf(w, "| whole command (load, stages, noise, parity, write) | %.2f |\n", paper.Seconds)
-	fmt.Fprintf(w, "\nThe default certified run (conjugate gradient, λ chosen automatically) took %.2f s.\n\n", certified.Seconds)
-	fmt.Fprintf(w, "| retraining from scratch, 30 epochs | seconds | whole lethe unlearn ÷ retraining |\n| --- | --- | --- |\n")
-	fmt.Fprintf(w, "| lethe retrain (native engine) | %.1f | %s |\n", retrain.Seconds, ratio(paper.Seconds, retrain.Seconds))
-	label := "PyTorch"
-	if tr.Retrain.Total == 0 {
-		label = "PyTorch (1 epoch × 30, extrapolated)"
-	}
-	fmt.Fprintf(w, "| %s | %.1f | %s |\n", label, torchRetrain, ratio(paper.Seconds, torchRetrain))
-	return nil
-}
-
-// writeKernels writes the full-data passes and the GFLOP/s of the engine's
-// products against the SGEMM peak measured in the same run (autodiff's
-// BenchmarkKernels, one thread, rates by CPU time).
-func writeKernels(w io.Writer, gb goBench) {
-	fmt.Fprintf(w, "\n## Full-data passes, float32 (59,000 retained samples, batch size 256)\n\n")
-	fmt.Fprintf(w, "| case | median | fastest | CPU time per call (median) |\n| --- | --- | --- | --- |\n")
-	for _, c := range []string{"mlp/n59000/grad", "mlp/n59000/hvp", "cnn/n59000/grad", "cnn/n59000/hvp"} {
-		name := "BenchmarkFullData/" + c
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c, dur(gb.median(name)), dur(gb.fastest(name)), dur(gb.metricMedian(name, "cpu-ns/op")*1e-9))
-	}
-	peak := gb.metricMedian("BenchmarkKernels/sgemm/1024", "cpu-GFLOP/s")
-	fmt.Fprintf(w, "\n## GEMM and convolution throughput, one thread (GFLOP/s by CPU time; %% of the 1024³ SGEMM in the same run)\n\n")
-	fmt.Fprintf(w, "| kernel | GFLOP/s | %% of SGEMM peak |\n| --- | --- | --- |\n")
-	for _, k := range []struct{ name, label string }{
-		{"sgemm/1024", "SGEMM 1024³ (peak)"},
-		{"sgemm/conv2", "SGEMM of conv2's forward shape"},
-		{"conv1/grad", "conv1 (1→8, 28×28), gradient pass's work"},
-		{"conv1/hvp", "conv1, HVP pass's work"},
-		{"conv2/grad", "conv2 (8→16, 14×14), gradient pass's work"},
-		{"conv2/hvp", "conv2, HVP pass's work"},
-		{"pass/grad", "CNN gradient, batch 128 (GEMM operations)"},
-		{"pass/hvp", "CNN HVP, batch 128 (GEMM operations)"},
-	} {
-		g := gb.metricMedian("BenchmarkKernels/"+k.name, "cpu-GFLOP/s")
-		pct := "—"
-		if g > 0 && peak > 0 {
-			pct = fmt.Sprintf("%.0f%%", 100*g/peak)
-		}
-		fmt.Fprintf(w, "| %s | %.1f | %s |\n", k.label, g, pct)
-	}
+	return fmt.Sprintf("%s (%s)", dur(s.med), dur(s.min))
 }
