@@ -48,10 +48,6 @@ func (s *step) progress(done int, msg string) {
 	s.r.emit(lethe.Event{Kind: lethe.EventProgress, Step: s.name, Done: done, Total: s.total, Message: msg})
 }
 
-func (s *step) detail(msg string) {
-	s.r.emit(lethe.Event{Kind: lethe.EventDetail, Step: s.name, Message: msg})
-}
-
 func (s *step) done(msg string) time.Duration {
 	d := time.Since(s.start)
 	s.r.emit(lethe.Event{Kind: lethe.EventDone, Step: s.name, Elapsed: d, Message: msg})

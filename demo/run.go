@@ -303,7 +303,7 @@ func (r *run) resolveCard(ctx context.Context) error {
 		return err
 	}
 	if !(r.C > 0) || !(r.mu >= 0) {
-		return &lethe.InputError{Field: "Model", Err: fmt.Errorf("C = %g (%s), μ = %g (%s): want C > 0 and μ ≥ 0", r.C, r.cSource, r.mu, r.muSource)}
+		return &lethe.InputError{Field: "Model", Err: fmt.Errorf("radius C = %g (%s), μ = %g (%s): want C > 0 and μ ≥ 0", r.C, r.cSource, r.mu, r.muSource)}
 	}
 	return nil
 }
