@@ -163,7 +163,7 @@ func Retrain(ctx context.Context, req RetrainRequest) (*RetrainResult, error) {
 	retained := retainedIndices(n, forget.Indices)
 	o := &autodiff.Objective{Program: ws.prog, Data: checked{ws.data}, Index: retained, L2: obj.l2, Options: req.Engine.evalOptions(obj.loss)}
 	w := ws.prog.FreshParams(rand.New(rand.NewPCG(recipe.Seed, retrainInitStream)))
-	initLoss, err := o.Eval(w, nil, nil)
+	initLoss, err := o.Eval(ctx, w, nil, nil)
 	if err != nil {
 		return nil, wrapf("retrain", classify("Data", err))
 	}
@@ -235,7 +235,7 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 	retained := retainedIndices(n, forget.Indices)
 	o := &autodiff.Objective{Program: h.prog, Data: checked{feats.data}, Index: retained, L2: obj.l2, Options: req.Engine.evalOptions(obj.loss)}
 	w0 := make([]float64, h.prog.Dim())
-	initLoss, err := o.Eval(w0, nil, nil)
+	initLoss, err := o.Eval(ctx, w0, nil, nil)
 	if err != nil {
 		return nil, wrapf("retrain", classify("Data", err))
 	}
@@ -270,7 +270,7 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 		return nil, err
 	}
 	g := make([]float64, len(stored))
-	loss, err := o.Eval(stored, nil, g)
+	loss, err := o.Eval(ctx, stored, nil, g)
 	if err != nil {
 		return nil, wrapf("retrain", classify("Data", err))
 	}

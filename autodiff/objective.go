@@ -14,7 +14,9 @@ import (
 // and load them into the Program only when they differ from those in use.
 // Eval and HVP are safe for concurrent use (calls with different parameters
 // take turns), also across Objectives that share a Program; calling the
-// Program's SetParams directly meanwhile is not.
+// Program's SetParams directly meanwhile is not. Like the Program's methods,
+// they check ctx before every batch of samples and return ctx.Err() once it
+// is done.
 type Objective struct {
 	Program *Program
 	Data    Data
@@ -54,7 +56,7 @@ func (o *Objective) samples(idx []int) ([]int, error) {
 
 // Eval returns L(w, S_idx) + (μ/2)‖w‖² and writes its gradient into grad when
 // grad is not nil.
-func (o *Objective) Eval(w []float64, idx []int, grad []float64) (float64, error) {
+func (o *Objective) Eval(ctx context.Context, w []float64, idx []int, grad []float64) (float64, error) {
 	s, err := o.samples(idx)
 	if err != nil {
 		return 0, err
@@ -62,9 +64,9 @@ func (o *Objective) Eval(w []float64, idx []int, grad []float64) (float64, error
 	var loss float64
 	err = o.Program.withParams(w, func() (err error) {
 		if grad == nil {
-			loss, err = o.Program.Loss(context.Background(), o.Data, s, o.Options)
+			loss, err = o.Program.Loss(ctx, o.Data, s, o.Options)
 		} else {
-			loss, err = o.Program.Gradient(context.Background(), o.Data, s, o.Options, grad)
+			loss, err = o.Program.Gradient(ctx, o.Data, s, o.Options, grad)
 		}
 		return err
 	})
@@ -85,13 +87,13 @@ func (o *Objective) Eval(w []float64, idx []int, grad []float64) (float64, error
 }
 
 // HVP writes (∇²L(w, S_idx) + μI)·v into dst.
-func (o *Objective) HVP(w []float64, idx []int, v, dst []float64) error {
+func (o *Objective) HVP(ctx context.Context, w []float64, idx []int, v, dst []float64) error {
 	s, err := o.samples(idx)
 	if err != nil {
 		return err
 	}
 	err = o.Program.withParams(w, func() error {
-		_, err := o.Program.HVP(context.Background(), o.Data, s, o.Options, v, dst, nil)
+		_, err := o.Program.HVP(ctx, o.Data, s, o.Options, v, dst, nil)
 		return err
 	})
 	if err != nil {

@@ -27,7 +27,7 @@ func TestObjectiveAddsL2AndMapsSubsets(t *testing.T) {
 		w[i] = 0.9 * w0[i]
 	}
 	g := make([]float64, len(w))
-	loss, err := obj.Eval(w, []int{0, 2}, g)
+	loss, err := obj.Eval(context.Background(), w, []int{0, 2}, g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestObjectiveAddsL2AndMapsSubsets(t *testing.T) {
 	v := make([]float64, len(w))
 	v[3] = 1
 	hv := make([]float64, len(w))
-	if err := obj.HVP(w, nil, v, hv); err != nil {
+	if err := obj.HVP(context.Background(), w, nil, v, hv); err != nil {
 		t.Fatal(err)
 	}
 	hv2 := make([]float64, len(w))

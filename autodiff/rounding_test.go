@@ -48,7 +48,7 @@ func TestRoundingMarginMagnitudes(t *testing.T) {
 		absW[i] = math.Abs(v)
 	}
 	mag := make([]float64, len(w))
-	if _, err := rm.abs.Eval(absW, nil, mag); err != nil {
+	if _, err := rm.abs.Eval(context.Background(), absW, nil, mag); err != nil {
 		t.Fatal(err)
 	}
 	colMean := make([]float64, d)
@@ -77,7 +77,7 @@ func TestRoundingMarginMagnitudes(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := make([]float64, len(w))
-	if _, err := obj.Eval(w, nil, g); err != nil {
+	if _, err := obj.Eval(context.Background(), w, nil, g); err != nil {
 		t.Fatal(err)
 	}
 	ref := referenceLogRegGradient(data, w, mu)

@@ -108,7 +108,7 @@ func NegativeGradient(ctx context.Context, forgotten Objective, w []float64, opt
 		res.Projections++
 	}
 	grad := make([]float64, len(w))
-	loss, err := forgotten.Eval(w, nil, nil)
+	loss, err := forgotten.Eval(ctx, w, nil, nil)
 	if err != nil {
 		return res, fmt.Errorf("unlearn: negative gradient: %w", err)
 	}
@@ -131,7 +131,7 @@ func NegativeGradient(ctx context.Context, forgotten Objective, w []float64, opt
 			rnd.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		}
 		batch := append([]int(nil), perm[k*bs:min((k+1)*bs, n)]...)
-		loss, err := forgotten.Eval(w, batch, grad)
+		loss, err := forgotten.Eval(ctx, w, batch, grad)
 		if err != nil {
 			return res, fmt.Errorf("unlearn: negative gradient step %d: %w", step+1, err)
 		}
@@ -148,7 +148,7 @@ func NegativeGradient(ctx context.Context, forgotten Objective, w []float64, opt
 				Step: step + 1, Steps: o.Steps, Loss: loss, LR: o.LearningRate})
 		}
 	}
-	if res.Loss, err = forgotten.Eval(w, nil, nil); err != nil {
+	if res.Loss, err = forgotten.Eval(ctx, w, nil, nil); err != nil {
 		return res, fmt.Errorf("unlearn: negative gradient final loss: %w", err)
 	}
 	if !isFinite(res.Loss) {

@@ -45,7 +45,7 @@ func TestFineTuneReducesRetainedLoss(t *testing.T) {
 		w[i] += 0.3 * rnd.NormFloat64()
 	}
 	Project(w, radius)
-	before, _ := retained.Eval(w, nil, nil)
+	before, _ := retained.Eval(context.Background(), w, nil, nil)
 	bc := &ballChecker{Objective: retained}
 	res, err := FineTune(context.Background(), bc, w, TrainOptions{LearningRate: 0.02, BatchSize: 32, Epochs: 3, Radius: radius})
 	if err != nil {
@@ -67,7 +67,7 @@ func TestFineTuneReducesRetainedLoss(t *testing.T) {
 func TestNegativeGradientIncreasesForgottenLoss(t *testing.T) {
 	const radius = 2.0
 	w, _, forgotten := baselineSetup(t, radius)
-	before, _ := forgotten.Eval(w, nil, nil)
+	before, _ := forgotten.Eval(context.Background(), w, nil, nil)
 	bc := &ballChecker{Objective: forgotten}
 	var progress []TrainProgress
 	res, err := NegativeGradient(context.Background(), bc, w, NegativeGradientOptions{
@@ -77,7 +77,7 @@ func TestNegativeGradientIncreasesForgottenLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, _ := forgotten.Eval(w, nil, nil)
+	after, _ := forgotten.Eval(context.Background(), w, nil, nil)
 	t.Logf("forgotten loss %.4g → %.4g, ‖w‖ %.4g, %d projections", before, after, res.Norm, res.Projections)
 	if !(after > before) {
 		t.Errorf("forgotten loss %v → %v: gradient ascent must increase it", before, after)
@@ -145,8 +145,8 @@ func TestNegativeGradientDeterministic(t *testing.T) {
 // divergent is an objective whose loss becomes infinite after one step.
 type divergent struct{ quad }
 
-func (d *divergent) Eval(w []float64, idx []int, grad []float64) (float64, error) {
-	l, err := d.quad.Eval(w, idx, grad)
+func (d *divergent) Eval(ctx context.Context, w []float64, idx []int, grad []float64) (float64, error) {
+	l, err := d.quad.Eval(ctx, w, idx, grad)
 	if w[0] > 1 {
 		return math.Inf(1), err
 	}

@@ -84,7 +84,7 @@ func loadMNISTUnlearning(tb testing.TB) *mnistUnlearning {
 		p := &mnistUnlearning{prog: prog, w: w, refs: map[float64][]float64{},
 			retained: &autodiff.Objective{Program: prog, Data: data, Index: keep, L2: 0.0005}}
 		p.g = make([]float64, len(w))
-		if p.loss, err = p.retained.Eval(w, nil, p.g); err != nil {
+		if p.loss, err = p.retained.Eval(context.Background(), w, nil, p.g); err != nil {
 			mnistErr = err
 			return
 		}
@@ -242,7 +242,7 @@ func (p *mnistUnlearning) report(b *testing.B, name string, res *NewtonResult) {
 	}
 	ref := p.ref(b, res.Lambda)
 	g := make([]float64, len(p.w))
-	loss, err := p.retained.Eval(res.W, nil, g)
+	loss, err := p.retained.Eval(context.Background(), res.W, nil, g)
 	if err != nil {
 		b.Fatal(err)
 	}

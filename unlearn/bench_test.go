@@ -13,7 +13,7 @@ import (
 func benchmarkSolver(b *testing.B, s Solver) {
 	cs := newConvexSetup()
 	g := make([]float64, len(cs.wStar))
-	cs.retained.Eval(cs.wStar, nil, g)
+	cs.retained.Eval(context.Background(), cs.wStar, nil, g)
 	p := Problem{Obj: cs.retained, W: cs.wStar, HessianNorm: 0.19}
 	var st SolveStats
 	b.ResetTimer()

@@ -122,7 +122,7 @@ func NewtonToBudget(ctx context.Context, obj Objective, w0 []float64, opts Budge
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		loss, err := obj.Eval(w, nil, g)
+		loss, err := obj.Eval(ctx, w, nil, g)
 		if err != nil {
 			return nil, fmt.Errorf("unlearn: newton step %d: gradient: %w", step+1, err)
 		}
@@ -187,7 +187,7 @@ func newtonStep(ctx context.Context, obj, hess Objective, w, g []float64, loss f
 	noise := 1e-13 * math.Abs(loss)
 	for t := 1.0; t >= 0x1p-30; t /= 2 {
 		floats.AddScaledTo(trial, w, -t, u)
-		l, err := obj.Eval(trial, nil, nil)
+		l, err := obj.Eval(ctx, trial, nil, nil)
 		if err != nil {
 			return st, fmt.Errorf("line search: %w", err)
 		}

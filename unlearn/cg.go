@@ -59,7 +59,7 @@ func (s *CG) Solve(ctx context.Context, p Problem, g []float64) ([]float64, Solv
 	gn := Norm(g)
 	target := tol * gn
 	if gn == 0 {
-		return u, st, finishStats(&st, p, u, g, &c)
+		return u, st, finishStats(ctx, &st, p, u, g, &c)
 	}
 	r := append([]float64(nil), g...)
 	z := r // M⁻¹r: r itself without a preconditioner
@@ -84,7 +84,7 @@ func (s *CG) Solve(ctx context.Context, p Problem, g []float64) ([]float64, Solv
 		if err := ctx.Err(); err != nil {
 			return nil, st, err
 		}
-		if err := hvp(p.Obj, p.W, nil, p.Lambda, d, ad, &c); err != nil {
+		if err := hvp(ctx, p.Obj, p.W, nil, p.Lambda, d, ad, &c); err != nil {
 			return nil, st, fmt.Errorf("unlearn: cg iteration %d: %w", k, err)
 		}
 		st.Iterations = k
@@ -106,7 +106,7 @@ func (s *CG) Solve(ctx context.Context, p Problem, g []float64) ([]float64, Solv
 		}
 		if rn <= target {
 			// Check the true residual g − (H + λI)u.
-			if err := hvp(p.Obj, p.W, nil, p.Lambda, u, ad, &c); err != nil {
+			if err := hvp(ctx, p.Obj, p.W, nil, p.Lambda, u, ad, &c); err != nil {
 				return nil, st, fmt.Errorf("unlearn: cg residual: %w", err)
 			}
 			floats.SubTo(r, g, ad)
@@ -129,7 +129,7 @@ func (s *CG) Solve(ctx context.Context, p Problem, g []float64) ([]float64, Solv
 		floats.AddScaledTo(d, z, rzNew/rz, d)
 		rz = rzNew
 	}
-	if err := finishStats(&st, p, u, g, &c); err != nil {
+	if err := finishStats(ctx, &st, p, u, g, &c); err != nil {
 		return u, st, err
 	}
 	if !converged && !(st.Residual <= target) {

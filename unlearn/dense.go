@@ -46,7 +46,7 @@ func (s *Dense) Solve(ctx context.Context, p Problem, g []float64) ([]float64, S
 			return nil, st, err
 		}
 		e[j] = 1
-		if err := hvp(p.Obj, p.W, nil, 0, e, cols[j*n:(j+1)*n], &c); err != nil {
+		if err := hvp(ctx, p.Obj, p.W, nil, 0, e, cols[j*n:(j+1)*n], &c); err != nil {
 			return nil, st, fmt.Errorf("unlearn: dense solve column %d: %w", j, err)
 		}
 		e[j] = 0
@@ -82,7 +82,7 @@ func (s *Dense) Solve(ctx context.Context, p Problem, g []float64) ([]float64, S
 	}
 	u := make([]float64, n)
 	copy(u, uv.RawVector().Data)
-	if err := finishStats(&st, p, u, g, &c); err != nil {
+	if err := finishStats(ctx, &st, p, u, g, &c); err != nil {
 		return u, st, err
 	}
 	return u, st, nil

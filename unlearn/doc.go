@@ -36,8 +36,10 @@
 // # Conventions
 //
 // Options structs are passed by value and their zero value is the documented
-// default. Long-running functions take a context.Context first and return its
-// error when it is cancelled. Everything random (start vectors, mini-batches,
+// default. Long-running functions take a context.Context first, hand it to
+// every Objective call (so a cancellation interrupts a full-data gradient or
+// HVP, not only the iteration after it) and return its error when it is
+// cancelled. Everything random (start vectors, mini-batches,
 // shuffles, point pairs) comes from a PCG generator seeded by an option, so
 // results are reproducible. Misuse (mismatched lengths, a negative radius)
 // panics with a message starting "unlearn:"; data-dependent failures return

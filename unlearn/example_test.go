@@ -38,7 +38,10 @@ func dot(a, b []float64) float64 {
 	return s
 }
 
-func (r *ridge) Eval(w []float64, idx []int, grad []float64) (float64, error) {
+func (r *ridge) Eval(ctx context.Context, w []float64, idx []int, grad []float64) (float64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	for j := range grad {
 		grad[j] = 0
 	}
@@ -56,7 +59,10 @@ func (r *ridge) Eval(w []float64, idx []int, grad []float64) (float64, error) {
 	return loss/n + r.mu/2*dot(w, w), nil
 }
 
-func (r *ridge) HVP(w []float64, idx []int, v, dst []float64) error {
+func (r *ridge) HVP(ctx context.Context, w []float64, idx []int, v, dst []float64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	for j := range dst {
 		dst[j] = 0
 	}

@@ -1,6 +1,7 @@
 package unlearn
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -47,10 +48,10 @@ func TestObjectivesFiniteDifferences(t *testing.T) {
 				obj, w := tc.obj, tc.w
 				n := obj.Dim()
 				grad := make([]float64, n)
-				if _, err := obj.Eval(w, idx, grad); err != nil {
+				if _, err := obj.Eval(context.Background(), w, idx, grad); err != nil {
 					t.Fatal(err)
 				}
-				f := func(x []float64) float64 { v, _ := obj.Eval(x, idx, nil); return v }
+				f := func(x []float64) float64 { v, _ := obj.Eval(context.Background(), x, idx, nil); return v }
 				want := fd.Gradient(nil, f, w, &fd.Settings{Formula: fd.Central})
 				// Central differences with the default step 6e-6 (≈ ε^(1/3))
 				// have error ~1e-10 relative for these smooth functions.
@@ -60,7 +61,7 @@ func TestObjectivesFiniteDifferences(t *testing.T) {
 				var jac mat.Dense
 				jac.ReuseAs(n, n)
 				fd.Jacobian(&jac, func(y, x []float64) {
-					if _, err := obj.Eval(x, idx, y); err != nil {
+					if _, err := obj.Eval(context.Background(), x, idx, y); err != nil {
 						panic(err)
 					}
 				}, w, &fd.JacobianSettings{Formula: fd.Central})
@@ -71,7 +72,7 @@ func TestObjectivesFiniteDifferences(t *testing.T) {
 						v[i] = rnd.NormFloat64()
 					}
 					hv := make([]float64, n)
-					if err := obj.HVP(w, idx, v, hv); err != nil {
+					if err := obj.HVP(context.Background(), w, idx, v, hv); err != nil {
 						t.Fatal(err)
 					}
 					var jv mat.VecDense
@@ -109,10 +110,10 @@ func TestObjectivesSubsetMean(t *testing.T) {
 		if tc.obj.Len() < 3 {
 			continue
 		}
-		all, _ := tc.obj.Eval(tc.w, []int{0, 1, 2}, nil)
+		all, _ := tc.obj.Eval(context.Background(), tc.w, []int{0, 1, 2}, nil)
 		sum := 0.0
 		for i := 0; i < 3; i++ {
-			v, _ := tc.obj.Eval(tc.w, []int{i}, nil)
+			v, _ := tc.obj.Eval(context.Background(), tc.w, []int{i}, nil)
 			sum += v
 		}
 		// The regulariser is added to every per-sample loss, so the mean of

@@ -55,7 +55,7 @@ func krylovLambda(ctx context.Context, obj Objective, w, g []float64, margin flo
 		// The step is zero whatever λ is.
 		return 0, spec, c, nil
 	}
-	op := func(dst, v []float64) error { return hvp(obj, w, idx, 0, v, dst, &c) }
+	op := func(dst, v []float64) error { return hvp(ctx, obj, w, idx, 0, v, dst, &c) }
 	kr := &krylov{}
 	q := make([]float64, n)
 	floats.ScaleTo(q, 1/gn, g)

@@ -76,7 +76,7 @@ func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule
 	gn := Norm(g)
 	if gn == 0 {
 		u := make([]float64, n)
-		return u, 0, st, spec, finishStats(&st, p, u, g, &c)
+		return u, 0, st, spec, finishStats(ctx, &st, p, u, g, &c)
 	}
 	// target is the residual the rule asks for at λ = p.Lambda, given
 	// ‖u‖ and the Ritz range.
@@ -87,7 +87,7 @@ func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule
 		return tol * gn
 	}
 	maxIter = min(maxIter, n)
-	op := hessianOp(p.Obj, p.W, 0, &c)
+	op := hessianOp(ctx, p.Obj, p.W, 0, &c)
 	kr := &krylov{}
 	q := make([]float64, n)
 	floats.ScaleTo(q, 1/gn, g)
@@ -126,7 +126,7 @@ func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule
 			for i, qi := range kr.basis {
 				floats.AddScaled(u, y[i], qi)
 			}
-			if err := finishStats(&st, p, u, g, &c); err != nil {
+			if err := finishStats(ctx, &st, p, u, g, &c); err != nil {
 				return nil, 0, st, spec, err
 			}
 			want := target(Norm(u))

@@ -150,10 +150,10 @@ func EstimateHessianLipschitz(ctx context.Context, obj Objective, w []float64, r
 			}
 		}
 		op := func(dst, v []float64) error {
-			if err := hvp(obj, a, nil, 0, v, dst, &c); err != nil {
+			if err := hvp(ctx, obj, a, nil, 0, v, dst, &c); err != nil {
 				return err
 			}
-			if err := hvp(obj, b, nil, 0, v, tmp, &c); err != nil {
+			if err := hvp(ctx, obj, b, nil, 0, v, tmp, &c); err != nil {
 				return err
 			}
 			floats.Sub(dst, tmp)

@@ -136,7 +136,7 @@ func (l *LiSSA) Solve(ctx context.Context, p Problem, g []float64) ([]float64, S
 			st.HVPs, st.SampleHVPs = c.calls, c.samples
 			return nil, st, err
 		}
-		if err := finishStats(&st, p, u, g, &c); err != nil {
+		if err := finishStats(ctx, &st, p, u, g, &c); err != nil {
 			return u, st, err
 		}
 		return u, st, nil
@@ -169,7 +169,7 @@ func (l *LiSSA) autoScale(ctx context.Context, p Problem, bs int, c *counter) (f
 	if bs >= nSamples {
 		if p.HessianNorm <= 0 {
 			// One batch: all samples.
-			pe, err := powerIteration(ctx, hessianOp(p.Obj, p.W, p.Lambda, c), n, po)
+			pe, err := powerIteration(ctx, hessianOp(ctx, p.Obj, p.W, p.Lambda, c), n, po)
 			if err != nil {
 				return 0, fmt.Errorf("unlearn: lissa scale: %w", err)
 			}
@@ -179,7 +179,7 @@ func (l *LiSSA) autoScale(ctx context.Context, p Problem, bs int, c *counter) (f
 		rnd := newRand(l.Seed, streamLissaScale)
 		for j := 0; j < m; j++ {
 			batch := rnd.Perm(nSamples)[:bs]
-			op := func(dst, v []float64) error { return hvp(p.Obj, p.W, batch, p.Lambda, v, dst, c) }
+			op := func(dst, v []float64) error { return hvp(ctx, p.Obj, p.W, batch, p.Lambda, v, dst, c) }
 			po.Seed = l.Seed + uint64(j)
 			pe, err := powerIteration(ctx, op, n, po)
 			if err != nil {
@@ -293,7 +293,7 @@ func (r *lissaRun) repetition(ctx context.Context, rep int, sum []float64) error
 			batch = r.idx
 			copy(batch, r.perm)
 		}
-		if err := hvp(r.p.Obj, r.p.W, batch, 0, v, hv, r.c); err != nil {
+		if err := hvp(ctx, r.p.Obj, r.p.W, batch, 0, v, hv, r.c); err != nil {
 			return fmt.Errorf("unlearn: lissa repetition %d, step %d: %w", rep, i, err)
 		}
 		// v ← g + v − (H_B v + λv)/s, with ‖v‖² in the same pass: the

@@ -15,7 +15,7 @@ func minimise(t *testing.T, obj unlearn.Objective, w []float64) []float64 {
 	t.Helper()
 	g := make([]float64, len(w))
 	for it := 0; it < 20; it++ {
-		if _, err := obj.Eval(w, nil, g); err != nil {
+		if _, err := obj.Eval(context.Background(), w, nil, g); err != nil {
 			t.Fatal(err)
 		}
 		if unlearn.Norm(g) < 1e-11 {

@@ -299,7 +299,7 @@ func Newton(ctx context.Context, retained Objective, w []float64, opts NewtonOpt
 
 	stage(StageGradient, false)
 	g := make([]float64, n)
-	loss, err := retained.Eval(w, nil, g)
+	loss, err := retained.Eval(ctx, w, nil, g)
 	if err != nil {
 		return nil, fmt.Errorf("unlearn: newton gradient: %w", err)
 	}
@@ -519,7 +519,7 @@ func Diagnose(ctx context.Context, full Objective, w []float64, radius float64) 
 		return Diagnosis{}, err
 	}
 	g := make([]float64, len(w))
-	loss, err := full.Eval(w, nil, g)
+	loss, err := full.Eval(ctx, w, nil, g)
 	if err != nil {
 		return Diagnosis{}, fmt.Errorf("unlearn: diagnose: %w", err)
 	}

@@ -58,7 +58,7 @@ func TestNewtonConvexAcceptance(t *testing.T) {
 	h := cs.retained.hessian(cs.wStar)
 	lmin := eigenvalues(h)[0]
 	g := make([]float64, len(cs.wStar))
-	cs.retained.Eval(cs.wStar, nil, g)
+	cs.retained.Eval(context.Background(), cs.wStar, nil, g)
 	exact := make([]float64, len(g))
 	floats.SubTo(exact, cs.wStar, denseSolve(h, 0, g))
 	for _, tc := range []struct {
@@ -139,7 +139,7 @@ func TestNewtonMatchesDenseStep(t *testing.T) {
 		t.Errorf("λ = %v (auto %v), want %v", res.Lambda, res.LambdaAuto, wantLambda)
 	}
 	g := make([]float64, len(w))
-	tn.Eval(w, nil, g)
+	tn.Eval(context.Background(), w, nil, g)
 	want := make([]float64, len(w))
 	floats.SubTo(want, w, denseSolve(h, res.Lambda, g))
 	// CG to 1e-12 relative residual on cond(H + λI) ≈ 200: ≲ 1e-9 relative.
@@ -414,7 +414,7 @@ func TestNewtonAutoLambda(t *testing.T) {
 	h := denseHessian(tn, w)
 	eig := eigenvalues(h)
 	g := make([]float64, len(w))
-	tn.Eval(w, nil, g)
+	tn.Eval(context.Background(), w, nil, g)
 	for _, stepTol := range []float64{0, 1e-6} {
 		var stages []string
 		res, err := Newton(context.Background(), tn, w, NewtonOptions{StepTol: stepTol, Progress: func(p NewtonProgress) {
@@ -479,7 +479,7 @@ func TestNewtonAutoLambdaOtherSolvers(t *testing.T) {
 	h := denseHessian(tn, w)
 	lmin := eigenvalues(h)[0]
 	g := make([]float64, len(w))
-	tn.Eval(w, nil, g)
+	tn.Eval(context.Background(), w, nil, g)
 	for _, tc := range []struct {
 		samples, want int
 		solver        Solver

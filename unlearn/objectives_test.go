@@ -1,6 +1,7 @@
 package unlearn
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 
@@ -56,7 +57,7 @@ func (l *logReg) probs(w, x, p []float64) {
 	floats.Scale(1/s, p)
 }
 
-func (l *logReg) Eval(w []float64, idx []int, grad []float64) (float64, error) {
+func (l *logReg) Eval(_ context.Context, w []float64, idx []int, grad []float64) (float64, error) {
 	f := len(l.x[0])
 	p := make([]float64, l.k)
 	if grad != nil {
@@ -90,7 +91,7 @@ func (l *logReg) Eval(w []float64, idx []int, grad []float64) (float64, error) {
 
 // HVP: with dz_c = V_c·x + v_bc, the CE Hessian in z is diag(p) − ppᵀ, so
 // H·v = mean over samples of s ⊗ [x, 1] with s = p⊙dz − p(pᵀdz), plus μv.
-func (l *logReg) HVP(w []float64, idx []int, v, dst []float64) error {
+func (l *logReg) HVP(_ context.Context, w []float64, idx []int, v, dst []float64) error {
 	f := len(l.x[0])
 	p := make([]float64, l.k)
 	s := make([]float64, l.k)
@@ -217,7 +218,7 @@ func (m *tanhNet) forward(w, x, a []float64) float64 {
 	return y
 }
 
-func (m *tanhNet) Eval(w []float64, idx []int, grad []float64) (float64, error) {
+func (m *tanhNet) Eval(_ context.Context, w []float64, idx []int, grad []float64) (float64, error) {
 	f := len(m.x[0])
 	hid := make([]float64, m.h)
 	if grad != nil {
@@ -256,7 +257,7 @@ func (m *tanhNet) Eval(w []float64, idx []int, grad []float64) (float64, error) 
 //	R∇w2 = Rr·h + r·Rh,  R∇b2 = Rr
 //	δ = r·w2⊙s,  Rδ = Rr·w2⊙s + r·v2⊙s + r·w2⊙Rs with Rs = −2h⊙Rh
 //	R∇W1 = Rδ xᵀ,  R∇b1 = Rδ
-func (m *tanhNet) HVP(w []float64, idx []int, v, dst []float64) error {
+func (m *tanhNet) HVP(_ context.Context, w []float64, idx []int, v, dst []float64) error {
 	f := len(m.x[0])
 	hid := make([]float64, m.h)
 	rh := make([]float64, m.h)
@@ -314,7 +315,7 @@ type quad struct {
 func (q *quad) Dim() int { return q.p }
 func (q *quad) Len() int { return len(q.a) }
 
-func (q *quad) Eval(w []float64, idx []int, grad []float64) (float64, error) {
+func (q *quad) Eval(_ context.Context, w []float64, idx []int, grad []float64) (float64, error) {
 	if grad != nil {
 		clear(grad)
 	}
@@ -335,7 +336,7 @@ func (q *quad) Eval(w []float64, idx []int, grad []float64) (float64, error) {
 	return loss / float64(cnt), nil
 }
 
-func (q *quad) HVP(w []float64, idx []int, v, dst []float64) error {
+func (q *quad) HVP(_ context.Context, w []float64, idx []int, v, dst []float64) error {
 	clear(dst)
 	vv := mat.NewVecDense(q.p, v)
 	var av mat.VecDense
@@ -437,7 +438,7 @@ type harmonicCubic struct {
 func (h *harmonicCubic) Dim() int { return h.p }
 func (h *harmonicCubic) Len() int { return 1 }
 
-func (h *harmonicCubic) Eval(w []float64, _ []int, grad []float64) (float64, error) {
+func (h *harmonicCubic) Eval(_ context.Context, w []float64, _ []int, grad []float64) (float64, error) {
 	c := h.c
 	f := c / 6 * (w[0]*w[0]*w[0] - 3*w[0]*w[1]*w[1])
 	for i := 2; i < h.p; i++ {
@@ -453,7 +454,7 @@ func (h *harmonicCubic) Eval(w []float64, _ []int, grad []float64) (float64, err
 	return f, nil
 }
 
-func (h *harmonicCubic) HVP(w []float64, _ []int, v, dst []float64) error {
+func (h *harmonicCubic) HVP(_ context.Context, w []float64, _ []int, v, dst []float64) error {
 	c := h.c
 	dst[0] = c * (w[0]*v[0] - w[1]*v[1])
 	dst[1] = c * (-w[1]*v[0] - w[0]*v[1])
@@ -471,7 +472,7 @@ func denseHessian(obj Objective, w []float64) *mat.SymDense {
 	col := make([]float64, n)
 	for j := 0; j < n; j++ {
 		e[j] = 1
-		if err := obj.HVP(w, nil, e, col); err != nil {
+		if err := obj.HVP(context.Background(), w, nil, e, col); err != nil {
 			panic(err)
 		}
 		e[j] = 0
@@ -516,7 +517,7 @@ func minimize(obj Objective, w []float64, tol float64) int {
 	n := len(w)
 	g := make([]float64, n)
 	for it := 1; it <= 100; it++ {
-		f0, _ := obj.Eval(w, nil, g)
+		f0, _ := obj.Eval(context.Background(), w, nil, g)
 		if Norm(g) <= tol {
 			return it
 		}
@@ -526,7 +527,7 @@ func minimize(obj Objective, w []float64, tol float64) int {
 		trial := make([]float64, n)
 		for {
 			floats.AddScaledTo(trial, w, -t, step)
-			f1, _ := obj.Eval(trial, nil, nil)
+			f1, _ := obj.Eval(context.Background(), trial, nil, nil)
 			if f1 <= f0 || t < 1e-8 {
 				break
 			}

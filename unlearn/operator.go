@@ -1,6 +1,7 @@
 package unlearn
 
 import (
+	"context"
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/floats"
@@ -14,8 +15,8 @@ type counter struct {
 }
 
 // hvp writes (∇²L(w, S_idx) + shift·I)v into dst and counts the call.
-func hvp(obj Objective, w []float64, idx []int, shift float64, v, dst []float64, c *counter) error {
-	if err := obj.HVP(w, idx, v, dst); err != nil {
+func hvp(ctx context.Context, obj Objective, w []float64, idx []int, shift float64, v, dst []float64, c *counter) error {
+	if err := obj.HVP(ctx, w, idx, v, dst); err != nil {
 		return err
 	}
 	if shift != 0 {
@@ -36,9 +37,9 @@ func hvp(obj Objective, w []float64, idx []int, shift float64, v, dst []float64,
 type linop func(dst, v []float64) error
 
 // hessianOp returns v ↦ (∇²L(w, all samples) + shift·I)v.
-func hessianOp(obj Objective, w []float64, shift float64, c *counter) linop {
+func hessianOp(ctx context.Context, obj Objective, w []float64, shift float64, c *counter) linop {
 	return func(dst, v []float64) error {
-		return hvp(obj, w, nil, shift, v, dst, c)
+		return hvp(ctx, obj, w, nil, shift, v, dst, c)
 	}
 }
 

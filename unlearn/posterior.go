@@ -62,7 +62,7 @@ func PosteriorBound(ctx context.Context, obj Objective, w []float64, mu float64,
 	if grad == nil {
 		grad = make([]float64, len(w))
 	}
-	if _, err := obj.Eval(w, nil, grad); err != nil {
+	if _, err := obj.Eval(ctx, w, nil, grad); err != nil {
 		return Posterior{}, fmt.Errorf("unlearn: posterior bound: %w", err)
 	}
 	return posteriorFrom(ctx, w, Norm(grad), mu, margin)

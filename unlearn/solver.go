@@ -69,17 +69,17 @@ type SolveProgress struct {
 
 // Residual returns ρ = ‖(H + λI)u − g‖₂ for the problem p, using one full-data
 // HVP. It panics if the lengths of u, g and p.W differ from p.Obj.Dim().
-func Residual(p Problem, u, g []float64) (float64, error) {
-	r, err := residual(p, u, g, nil)
+func Residual(ctx context.Context, p Problem, u, g []float64) (float64, error) {
+	r, err := residual(ctx, p, u, g, nil)
 	return r, err
 }
 
-func residual(p Problem, u, g []float64, c *counter) (float64, error) {
+func residual(ctx context.Context, p Problem, u, g []float64, c *counter) (float64, error) {
 	checkLen(p.W, p.Obj)
 	checkLen(u, p.Obj)
 	checkLen(g, p.Obj)
 	au := make([]float64, len(u))
-	if err := hvp(p.Obj, p.W, nil, p.Lambda, u, au, c); err != nil {
+	if err := hvp(ctx, p.Obj, p.W, nil, p.Lambda, u, au, c); err != nil {
 		return 0, fmt.Errorf("unlearn: residual: %w", err)
 	}
 	floats.Sub(au, g)
@@ -87,8 +87,8 @@ func residual(p Problem, u, g []float64, c *counter) (float64, error) {
 }
 
 // finishStats fills the residual fields.
-func finishStats(st *SolveStats, p Problem, u, g []float64, c *counter) error {
-	rho, err := residual(p, u, g, c)
+func finishStats(ctx context.Context, st *SolveStats, p Problem, u, g []float64, c *counter) error {
+	rho, err := residual(ctx, p, u, g, c)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func solverCases() []solverCase {
 	lr := newLogReg(rnd, 300, 5, 3, 0.01)
 	w := randVec(lr.Dim(), 0.3)
 	g := make([]float64, lr.Dim())
-	lr.Eval(w, nil, g)
+	lr.Eval(context.Background(), w, nil, g)
 	cases = append(cases,
 		newSolverCase("logreg-convex", lr, lr.hessian(w), w, 0, g),
 		newSolverCase("logreg-damped", lr, lr.hessian(w), w, 0.05, g))
@@ -69,7 +69,7 @@ func solverCases() []solverCase {
 	ht := denseHessian(tn, wt)
 	lmin := eigenvalues(ht)[0]
 	gt := make([]float64, tn.Dim())
-	tn.Eval(wt, nil, gt)
+	tn.Eval(context.Background(), wt, nil, gt)
 	cases = append(cases, newSolverCase("tanhnet-indefinite", tn, ht, wt, 0.05-lmin, gt))
 	return cases
 }
@@ -207,7 +207,7 @@ func TestCGNotConverged(t *testing.T) {
 		t.Errorf("message %q", err)
 	}
 	// The honest residual is what it says.
-	rho, _ := Residual(c.p, u, c.g)
+	rho, _ := Residual(context.Background(), c.p, u, c.g)
 	if rho != st.Residual {
 		t.Errorf("residual %v, stats say %v", rho, st.Residual)
 	}

@@ -120,7 +120,7 @@ func PowerIteration(ctx context.Context, obj Objective, w []float64, opts Spectr
 	checkLen(w, obj)
 	opts = opts.defaults()
 	var c counter
-	est, err := powerIteration(ctx, hessianOp(obj, w, opts.Shift, &c), obj.Dim(), opts)
+	est, err := powerIteration(ctx, hessianOp(ctx, obj, w, opts.Shift, &c), obj.Dim(), opts)
 	est.HVPs = c.calls
 	return est, err
 }
@@ -187,7 +187,7 @@ func Lanczos(ctx context.Context, obj Objective, w []float64, opts SpectralOptio
 	checkLen(w, obj)
 	opts = opts.defaults()
 	var c counter
-	lo, _, _, err := lanczos(ctx, hessianOp(obj, w, opts.Shift, &c), obj.Dim(), opts, false)
+	lo, _, _, err := lanczos(ctx, hessianOp(ctx, obj, w, opts.Shift, &c), obj.Dim(), opts, false)
 	lo.HVPs = c.calls
 	return lo, err
 }
@@ -209,7 +209,7 @@ func LanczosExtremes(ctx context.Context, obj Objective, w []float64, opts Spect
 	checkLen(w, obj)
 	opts = opts.defaults()
 	var c counter
-	lambdaMin, norm, _, err = lanczos(ctx, hessianOp(obj, w, opts.Shift, &c), obj.Dim(), opts, true)
+	lambdaMin, norm, _, err = lanczos(ctx, hessianOp(ctx, obj, w, opts.Shift, &c), obj.Dim(), opts, true)
 	lambdaMin.HVPs = c.calls
 	return lambdaMin, norm, err
 }

@@ -188,7 +188,7 @@ func Train(ctx context.Context, obj Objective, w []float64, opts TrainOptions) (
 				return res, err
 			}
 			batch := perm[start:min(start+bs, nSamples)]
-			loss, err := obj.Eval(w, append([]int(nil), batch...), grad)
+			loss, err := obj.Eval(ctx, w, append([]int(nil), batch...), grad)
 			if err != nil {
 				return res, fmt.Errorf("unlearn: train step %d: %w", step+1, err)
 			}
@@ -216,7 +216,7 @@ func Train(ctx context.Context, obj Objective, w []float64, opts TrainOptions) (
 		}
 		res.Epochs = epoch + 1
 	}
-	loss, err := obj.Eval(w, nil, grad)
+	loss, err := obj.Eval(ctx, w, nil, grad)
 	if err != nil {
 		return res, fmt.Errorf("unlearn: train final loss: %w", err)
 	}

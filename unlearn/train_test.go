@@ -126,10 +126,10 @@ type ballChecker struct {
 	maxNorm float64
 }
 
-func (b *ballChecker) Eval(w []float64, idx []int, grad []float64) (float64, error) {
+func (b *ballChecker) Eval(ctx context.Context, w []float64, idx []int, grad []float64) (float64, error) {
 	b.calls++
 	b.maxNorm = math.Max(b.maxNorm, Norm(w))
-	return b.Objective.Eval(w, idx, grad)
+	return b.Objective.Eval(ctx, w, idx, grad)
 }
 
 // TestTrainProjectedReducesLoss: Adam and SGD reduce the loss and every
@@ -154,7 +154,7 @@ func TestTrainProjectedReducesLoss(t *testing.T) {
 					w[i] = 2 * rnd.NormFloat64() // starts outside the ball
 				}
 				const radius = 3.0
-				start, _ := obj.Eval(w, nil, nil)
+				start, _ := obj.Eval(context.Background(), w, nil, nil)
 				bc := &ballChecker{Objective: obj}
 				opt.Radius = radius
 				res, err := Train(context.Background(), bc, w, opt)
