@@ -54,7 +54,9 @@ func badRows() []badRow {
 		}
 		return append(out, flag, value)
 	}
-	full := func(extra ...string) []string { return unlearn(append([]string{"--scope", "full", "--radius", "50"}, extra...)...) }
+	full := func(extra ...string) []string {
+		return unlearn(append([]string{"--scope", "full", "--radius", "50"}, extra...)...)
+	}
 	without := func(args []string, flag string) []string {
 		i := slices.Index(args, flag)
 		return append(slices.Clone(args[:i]), args[i+2:]...)
