@@ -115,12 +115,19 @@ func wrapf(op string, err error) error {
 	if errors.As(err, &in) || errors.As(err, &ce) {
 		return err
 	}
-	return fmt.Errorf("lethe: %s: %w", op, unprefixed{err})
+	return fmt.Errorf("lethe: %s: %w", op, unprefixed{err, op})
 }
 
-// unprefixed is an error whose text drops a leading "lethe: ", so that
-// wrapping never repeats it.
-type unprefixed struct{ err error }
+// unprefixed is an error whose text drops a leading "lethe: " and then a
+// leading "op: " (an unlearn error wrapped as "unlearn"), so that wrapping
+// never repeats a prefix.
+type unprefixed struct {
+	err error
+	op  string
+}
 
-func (u unprefixed) Error() string { return strings.TrimPrefix(u.err.Error(), "lethe: ") }
+func (u unprefixed) Error() string {
+	s := strings.TrimPrefix(u.err.Error(), "lethe: ")
+	return strings.TrimPrefix(s, u.op+": ")
+}
 func (u unprefixed) Unwrap() error { return u.err }
