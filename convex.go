@@ -166,27 +166,24 @@ func convexUpdate(ctx context.Context, j *convexJob, st *step) (*convexUpdated, 
 	}
 	retained := &autodiff.Objective{Program: prog, Data: checked{j.feats.data}, L2: j.obj.l2, Options: j.eval,
 		Index: retainedIndices(j.feats.data.Len(), j.forget.Indices)}
-	hessian := *retained
-	hessian.Program = h.prog32
 	rm, err := autodiff.NewRoundingMargin(h.model, h.freeze, retained)
 	if err != nil {
 		return nil, wrapf("unlearn", err)
 	}
-
-	lh, linear := findLinearHead(j.model, proof, cert, j.obj.loss, j.feats.data)
+	steps, err := newStepSolver(j.model, proof, cert, j.obj.loss, h, retained)
+	if err != nil {
+		return nil, wrapf("unlearn", classify("Data", err))
+	}
 	run := func(label string, w []float64, maxSteps int) (*unlearn.BudgetResult, error) {
 		st.info(label)
 		t := time.Now()
-		var precond func(dst, r []float64) error
-		if linear {
-			var err error
-			if precond, err = kfacPreconditioner(ctx, lh, prog, w, checked{j.feats.data}, retained.Index, j.eval, j.obj.l2); err != nil {
-				return nil, wrapf("unlearn", classify("Data", err))
-			}
+		precond, err := steps.precondAt(ctx, w)
+		if err != nil {
+			return nil, wrapf("unlearn", classify("Data", err))
 		}
 		res, err := unlearn.NewtonToBudget(ctx, retained, w, unlearn.BudgetOptions{
 			Mu: j.obj.l2, Budget: j.budget, Margin: rm.Margin, MaxSteps: maxSteps,
-			Hessian: &hessian, Precond: precond,
+			Hessian: steps.hessian, Precond: precond,
 			Progress: func(p unlearn.BudgetProgress) {
 				st.progress(p.Step, fmt.Sprintf("Newton step %d: ‖ĝ‖ = %.3g (the budget needs ≤ %.3g)", p.Step, p.Posterior.GradNorm, j.obj.l2*j.budget))
 			},

@@ -11,6 +11,7 @@ import (
 	"github.com/lethe-ml/lethe/autodiff"
 	"github.com/lethe-ml/lethe/dataset"
 	"github.com/lethe-ml/lethe/onnxio"
+	"github.com/lethe-ml/lethe/unlearn"
 )
 
 // linearHead is the layout of the most common certified part: one Gemm,
@@ -199,4 +200,53 @@ func softmax(p []float64, row []float32, probs bool) {
 	for i := range p {
 		p[i] /= s
 	}
+}
+
+// stepSolver is what the Newton steps on a head's retained objective solve
+// with: the objective whose Hessian-vector products they use, in float32
+// (on a linear softmax head by dedicated matrix products with the
+// probabilities kept between products, otherwise by the float32 program),
+// and for a linear softmax head the Kronecker-factored preconditioner.
+type stepSolver struct {
+	hessian  unlearn.Objective
+	linear   *linearHead // nil: no preconditioner
+	prog     *autodiff.Program
+	retained *autodiff.Objective
+}
+
+// newStepSolver returns the step solver of head h of m, whose certified
+// parameters are cert, for its float64 retained objective.
+func newStepSolver(m *onnxio.Model, proof *autodiff.AffineProof, cert []onnxio.Param, loss autodiff.Loss, h *head, retained *autodiff.Objective) (*stepSolver, error) {
+	s := &stepSolver{prog: h.prog, retained: retained}
+	lh, ok := findLinearHead(m, proof, cert, loss, retained.Data)
+	if !ok {
+		h32 := *retained
+		h32.Program = h.prog32
+		s.hessian = &h32
+		return s, nil
+	}
+	s.linear = lh
+	x := make([]float32, retained.Len()*lh.d)
+	y := make([]int64, retained.Len())
+	idx := retained.Index
+	if idx == nil {
+		idx = make([]int, retained.Len())
+		for i := range idx {
+			idx[i] = i
+		}
+	}
+	if err := retained.Data.Read(idx, x, y); err != nil {
+		return nil, err
+	}
+	s.hessian = &autodiff.SoftmaxHead{Features: x, Labels: y, K: lh.k, D: lh.d, L2: retained.L2, Position: lh.at, Threads: retained.Options.Threads}
+	return s, nil
+}
+
+// precondAt returns the preconditioner for steps from w, or nil when the
+// head has none.
+func (s *stepSolver) precondAt(ctx context.Context, w []float64) (func(dst, r []float64) error, error) {
+	if s.linear == nil {
+		return nil, nil
+	}
+	return kfacPreconditioner(ctx, s.linear, s.prog, w, s.retained.Data, s.retained.Index, s.retained.Options, s.retained.L2)
 }

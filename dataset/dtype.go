@@ -152,6 +152,16 @@ func (d dtype) decodeFeatures(dst []float32, src []byte, u8 *[256]float32) (bad 
 		for i := range dst {
 			dst[i] = u8[src[i]]
 		}
+	case d.size == 4 && d.order == binary.LittleEndian:
+		// The common case, with the byte order's method called directly
+		// (inlined) rather than through the interface: several times faster.
+		for i := range dst {
+			v := math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+			dst[i] = v
+			if bad < 0 && !finite32(v) {
+				bad, value = i, float64(v)
+			}
+		}
 	case d.size == 4:
 		for i := range dst {
 			v := math.Float32frombits(d.order.Uint32(src[4*i:]))

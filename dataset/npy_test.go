@@ -2,6 +2,7 @@ package dataset_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"math"
@@ -242,5 +243,42 @@ func TestWriteAtomic(t *testing.T) {
 	err = dataset.WriteNPY(filepath.Join(dir, "missing", "x.npy"), []int64{1}, []int{1})
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("writing into a missing folder: %v, want fs.ErrNotExist", err)
+	}
+}
+
+// TestFeaturesByteOrder reads the same float32 features stored little- and
+// big-endian (the two decoding paths) and checks that both give the same
+// values and both find a NaN at the same place.
+func TestFeaturesByteOrder(t *testing.T) {
+	dir := t.TempDir()
+	values := []float32{0, -1.5, 3.25e-8, math.MaxFloat32, 7, -0.125}
+	y := writeFile(t, dir, "y.npy", rawNPY("<i8", false, "(3,)", le(int64(0), int64(1), int64(2))))
+	encode := func(order binary.ByteOrder, vs []float32) []byte {
+		b := make([]byte, 4*len(vs))
+		for i, v := range vs {
+			order.PutUint32(b[4*i:], math.Float32bits(v))
+		}
+		return b
+	}
+	for _, c := range []struct {
+		descr string
+		order binary.ByteOrder
+	}{{"<f4", binary.LittleEndian}, {">f4", binary.BigEndian}} {
+		x := writeFile(t, dir, "x.npy", rawNPY(c.descr, false, "(3, 2)", encode(c.order, values)))
+		src, err := dataset.OpenArrays(x, y, dataset.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.descr, err)
+		}
+		got, _ := readAll(t, src)
+		if !slices.Equal(got, values) {
+			t.Errorf("%s: read %v, want %v", c.descr, got, values)
+		}
+		bad := slices.Clone(values)
+		bad[3] = float32(math.NaN())
+		x = writeFile(t, dir, "x.npy", rawNPY(c.descr, false, "(3, 2)", encode(c.order, bad)))
+		var nf *dataset.NonFiniteError
+		if _, err := dataset.OpenArrays(x, y, dataset.Options{ScanAtOpen: true}); !errors.As(err, &nf) || nf.Sample != 1 || nf.Element != 1 {
+			t.Errorf("%s: a NaN at feature 1 of sample 1: got %v", c.descr, err)
+		}
 	}
 }
