@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lethe-ml/lethe/bench/runlog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,21 +34,8 @@ import (
 	"time"
 )
 
-// Run is the record of one timed run, one line of runs.jsonl.
-type Run struct {
-	Name      string    `json:"name"`
-	Round     int       `json:"round"`
-	Command   string    `json:"command"`
-	Start     time.Time `json:"start"`
-	Wall      float64   `json:"wall_s"`
-	User      float64   `json:"user_s"`
-	Sys       float64   `json:"sys_s"`
-	MaxRSSKB  int64     `json:"maxrss_kb"`
-	Exit      int       `json:"exit"`
-	LoadStart float64   `json:"load1_start"`
-	LoadEnd   float64   `json:"load1_end"`
-	Stdout    string    `json:"stdout"`
-}
+// Run is the record of one timed run.
+type Run = runlog.Run
 
 type step struct{ name, command string }
 

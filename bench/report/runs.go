@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/lethe-ml/lethe/bench/runlog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,19 +13,7 @@ import (
 )
 
 // run is one timed process, a line of bench/alternate's runs.jsonl.
-type run struct {
-	Name      string  `json:"name"`
-	Round     int     `json:"round"`
-	Command   string  `json:"command"`
-	Wall      float64 `json:"wall_s"`
-	User      float64 `json:"user_s"`
-	Sys       float64 `json:"sys_s"`
-	MaxRSSKB  int64   `json:"maxrss_kb"`
-	Exit      int     `json:"exit"`
-	LoadStart float64 `json:"load1_start"`
-	LoadEnd   float64 `json:"load1_end"`
-	Stdout    string  `json:"stdout"`
-}
+type run runlog.Run
 
 // group is the runs of one alternated plan (a folder of bench/out/runs), by
 // command name in plan order.
