@@ -161,6 +161,12 @@ type NewtonOptions struct {
 	// Progress, if not nil, is called at the start and the end of each stage.
 	// For per-iteration progress of the solve, set the solver's own Progress.
 	Progress func(NewtonProgress)
+	// Gradient, when not nil, is ∇L_r(w) already computed by the caller
+	// (with Loss, L_r(w)), e.g. together with the gradient on the forget
+	// set that gives ∇L(w, D) for Diagnose; Newton then does not compute it
+	// again. It must be the retained objective's gradient at w.
+	Gradient []float64
+	Loss     float64
 }
 
 // Stages reported by Newton's progress callback, in order.
@@ -297,17 +303,22 @@ func Newton(ctx context.Context, retained Objective, w []float64, opts NewtonOpt
 	n := len(w)
 	res := &NewtonResult{Radius: opts.Radius}
 
-	stage(StageGradient, false)
-	g := make([]float64, n)
-	loss, err := retained.Eval(ctx, w, nil, g)
-	if err != nil {
-		return nil, fmt.Errorf("unlearn: newton gradient: %w", err)
+	g, loss := opts.Gradient, opts.Loss
+	if g == nil {
+		stage(StageGradient, false)
+		g = make([]float64, n)
+		var err error
+		if loss, err = retained.Eval(ctx, w, nil, g); err != nil {
+			return nil, fmt.Errorf("unlearn: newton gradient: %w", err)
+		}
+		stage(StageGradient, true)
+	} else if len(g) != n {
+		panic("unlearn: NewtonOptions.Gradient has the wrong length")
 	}
 	res.Loss, res.GradNorm = loss, Norm(g)
 	if !isFinite(loss) || !isFinite(res.GradNorm) {
 		return nil, fmt.Errorf("unlearn: newton: non-finite loss %g or gradient norm %g at w", loss, res.GradNorm)
 	}
-	stage(StageGradient, true)
 
 	given := opts.Lambda > 0 || opts.ZeroLambda
 	switch {
@@ -323,6 +334,7 @@ func Newton(ctx context.Context, retained Objective, w []float64, opts NewtonOpt
 		stage(StageSpectrum, false)
 		lo := opts.Lanczos
 		lo.Shift = 0
+		var err error
 		res.LambdaMin, res.HessianNorm, err = LanczosExtremes(ctx, retained, w, lo)
 		res.HVPs += res.LambdaMin.HVPs
 		res.SampleHVPs += res.LambdaMin.HVPs * retained.Len()
@@ -523,6 +535,19 @@ func Diagnose(ctx context.Context, full Objective, w []float64, radius float64) 
 	if err != nil {
 		return Diagnosis{}, fmt.Errorf("unlearn: diagnose: %w", err)
 	}
+	return DiagnoseGradient(w, loss, g, radius), nil
+}
+
+// DiagnoseGradient is Diagnose from the loss L(w, D) and its gradient g,
+// computed by the caller (e.g. as the sample-weighted mean of the gradients
+// on the retained and the forget sets).
+func DiagnoseGradient(w []float64, loss float64, g []float64, radius float64) Diagnosis {
+	if len(g) != len(w) {
+		panic("unlearn: DiagnoseGradient: gradient and parameters differ in length")
+	}
+	if radius < 0 || math.IsNaN(radius) {
+		panic(errRadius)
+	}
 	d := Diagnosis{Loss: loss, GradNorm: Norm(g), Norm: Norm(w), Radius: radius}
 	if d.Norm > 0 {
 		d.RadialGrad = floats.Dot(g, w) / d.Norm
@@ -533,5 +558,5 @@ func Diagnose(ctx context.Context, full Objective, w []float64, radius float64) 
 		d.TangentialGradNorm = d.GradNorm
 	}
 	d.Active = radius > 0 && d.Norm >= (1-ActiveTol)*radius
-	return d, nil
+	return d
 }

@@ -17,6 +17,7 @@ import (
 // retrained minimisers solved to ‖∇L‖ ≤ 1e-12.
 type convexSetup struct {
 	full, retained *logReg
+	forgotten      *logReg   // D_u: the samples of full not in retained
 	wStar          []float64 // argmin L(·, D)
 	wRetrained     []float64 // argmin L(·, D_r)
 }
@@ -33,10 +34,12 @@ func newConvexSetup() *convexSetup {
 	for len(forget) < 20 {
 		forget[rnd.IntN(2000)] = true
 	}
-	var keep []int
+	var keep, drop []int
 	for i := 0; i < 2000; i++ {
 		if !forget[i] {
 			keep = append(keep, i)
+		} else {
+			drop = append(drop, i)
 		}
 	}
 	retained := full.subset(keep)
@@ -44,7 +47,7 @@ func newConvexSetup() *convexSetup {
 	minimize(full, wStar, 1e-12)
 	wRetrained := append([]float64(nil), wStar...)
 	minimize(retained, wRetrained, 1e-12)
-	convexCache = &convexSetup{full: full, retained: retained, wStar: wStar, wRetrained: wRetrained}
+	convexCache = &convexSetup{full: full, retained: retained, forgotten: full.subset(drop), wStar: wStar, wRetrained: wRetrained}
 	return convexCache
 }
 
@@ -575,5 +578,53 @@ func TestNewtonAutoLambdaGivenCG(t *testing.T) {
 	}
 	if loose.RelStepError > DefaultStepTol || loose.Solve.Iterations >= res.Solve.Iterations {
 		t.Errorf("no Tol: step error %v after %d iterations (Tol 1e-10: %d)", loose.RelStepError, loose.Solve.Iterations, res.Solve.Iterations)
+	}
+}
+
+// TestDiagnoseGradient: the diagnosis from the sample-weighted mean of the
+// gradients on D_r and D_u (what lethe computes, one pass over D) agrees
+// with the diagnosis from the gradient on D itself, and Newton given the
+// retained gradient takes the same step as Newton computing it.
+func TestDiagnoseGradient(t *testing.T) {
+	cs := newConvexSetup()
+	ctx := context.Background()
+	w := make([]float64, len(cs.wStar))
+	for i := range w {
+		w[i] = cs.wStar[i] + 0.01*float64(i%7-3) // away from the optimum: a gradient to compare
+	}
+	want, err := Diagnose(ctx, cs.full, w, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr, gu := make([]float64, len(w)), make([]float64, len(w))
+	lr, err := cs.retained.Eval(ctx, w, nil, gr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lu, err := cs.forgotten.Eval(ctx, w, nil, gu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nr, nu := float64(cs.retained.Len()), float64(cs.forgotten.Len())
+	g := make([]float64, len(w))
+	for i := range g {
+		g[i] = (nr*gr[i] + nu*gu[i]) / (nr + nu)
+	}
+	got := DiagnoseGradient(w, (nr*lr+nu*lu)/(nr+nu), g, 5)
+	// Means of the same 2,000 terms summed in two groups: float64 rounding.
+	if math.Abs(got.GradNorm-want.GradNorm) > 1e-12*want.GradNorm || math.Abs(got.Loss-want.Loss) > 1e-12*want.Loss ||
+		math.Abs(got.RadialGrad-want.RadialGrad) > 1e-12*want.GradNorm || got.Active != want.Active {
+		t.Errorf("from the split gradients %+v, from D %+v", got, want)
+	}
+	a, err := Newton(ctx, cs.retained, w, NewtonOptions{ZeroLambda: true, SkipM: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Newton(ctx, cs.retained, w, NewtonOptions{ZeroLambda: true, SkipM: true, Gradient: gr, Loss: lr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !floats.Equal(a.W, b.W) || a.GradNorm != b.GradNorm || a.Loss != b.Loss {
+		t.Errorf("Newton with the gradient given differs: ‖Δw‖ = %g", Distance(a.W, b.W))
 	}
 }
