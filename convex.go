@@ -170,7 +170,7 @@ func convexUpdate(ctx context.Context, j *convexJob, st *step) (*convexUpdated, 
 	if err != nil {
 		return nil, wrapf("unlearn", err)
 	}
-	steps, err := newStepSolver(j.model, proof, cert, j.obj.loss, h, retained)
+	steps, err := newStepSolver(j.model, proof, cert, j.obj.loss, h, j.feats, retained)
 	if err != nil {
 		return nil, wrapf("unlearn", classify("Data", err))
 	}

@@ -26,6 +26,10 @@ type features struct {
 	// backbone maps the model's input to tensor; nil when tensor is the
 	// model's input.
 	backbone *onnxio.Model
+	// x and y are data's features and labels in memory when the backbone
+	// computed them (nil otherwise), for solvers that read them in place.
+	x []float32
+	y []int64
 }
 
 // record is the certificate's "features".
@@ -97,6 +101,7 @@ func computeFeatures(ctx context.Context, m *onnxio.Model, modelPath string, dat
 		return nil, badInput("Data", err)
 	}
 	var nf *dataset.NonFiniteError
+	f.x, f.y = x, y
 	if f.data, err = dataset.FromArrays(x, shape, y); errors.As(err, &nf) {
 		// Finite data, checked as they were opened, made the backbone
 		// overflow: the model does not suit these data.

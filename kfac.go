@@ -215,8 +215,9 @@ type stepSolver struct {
 }
 
 // newStepSolver returns the step solver of head h of m, whose certified
-// parameters are cert, for its float64 retained objective.
-func newStepSolver(m *onnxio.Model, proof *autodiff.AffineProof, cert []onnxio.Param, loss autodiff.Loss, h *head, retained *autodiff.Objective) (*stepSolver, error) {
+// parameters are cert, for its float64 retained objective on the features
+// feats: a linear softmax head reads feats in place when they are in memory.
+func newStepSolver(m *onnxio.Model, proof *autodiff.AffineProof, cert []onnxio.Param, loss autodiff.Loss, h *head, feats *features, retained *autodiff.Objective) (*stepSolver, error) {
 	s := &stepSolver{prog: h.prog, retained: retained}
 	lh, ok := findLinearHead(m, proof, cert, loss, retained.Data)
 	if !ok {
@@ -226,19 +227,25 @@ func newStepSolver(m *onnxio.Model, proof *autodiff.AffineProof, cert []onnxio.P
 		return s, nil
 	}
 	s.linear = lh
-	x := make([]float32, retained.Len()*lh.d)
-	y := make([]int64, retained.Len())
-	idx := retained.Index
-	if idx == nil {
-		idx = make([]int, retained.Len())
-		for i := range idx {
-			idx[i] = i
+	hs := &autodiff.SoftmaxHead{Features: feats.x, Labels: feats.y, Index: retained.Index,
+		K: lh.k, D: lh.d, L2: retained.L2, Position: lh.at, Threads: retained.Options.Threads}
+	if feats.x == nil {
+		// The certified part reads the model's input, from a file: copy
+		// the retained samples.
+		hs.Index = nil
+		hs.Features, hs.Labels = make([]float32, retained.Len()*lh.d), make([]int64, retained.Len())
+		idx := retained.Index
+		if idx == nil {
+			idx = make([]int, retained.Len())
+			for i := range idx {
+				idx[i] = i
+			}
+		}
+		if err := retained.Data.Read(idx, hs.Features, hs.Labels); err != nil {
+			return nil, err
 		}
 	}
-	if err := retained.Data.Read(idx, x, y); err != nil {
-		return nil, err
-	}
-	s.hessian = &autodiff.SoftmaxHead{Features: x, Labels: y, K: lh.k, D: lh.d, L2: retained.L2, Position: lh.at, Threads: retained.Options.Threads}
+	s.hessian = hs
 	return s, nil
 }
 

@@ -239,7 +239,7 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 	if err != nil {
 		return nil, wrapf("retrain", classify("Data", err))
 	}
-	solver, err := newStepSolver(m, plan.proof, cert, obj.loss, h, o)
+	solver, err := newStepSolver(m, plan.proof, cert, obj.loss, h, feats, o)
 	if err != nil {
 		return nil, wrapf("retrain", classify("Data", err))
 	}

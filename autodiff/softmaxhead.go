@@ -25,10 +25,14 @@ import (
 //
 // Eval and HVP are safe for concurrent use.
 type SoftmaxHead struct {
-	// Features are the samples' features φ_i, N rows of D values.
+	// Features are the rows' features φ_i, D values a row.
 	Features []float32
-	// Labels are the samples' classes y_i in [0, K), N of them.
+	// Labels are the rows' classes y_i in [0, K), one a row.
 	Labels []int64
+	// Index lists the rows that are the objective's samples, in increasing
+	// order; nil means every row. The other rows are skipped in place, so
+	// the objective of a retained set shares the features of all samples.
+	Index []int
 	// K is the number of classes, D the number of features.
 	K, D int
 	// L2 is μ.
@@ -39,9 +43,12 @@ type SoftmaxHead struct {
 	// Threads is the number of goroutines; 0 means 1.
 	Threads int
 
+	memberOnce sync.Once
+	member     []bool // member[r]: row r is a sample (nil: every row is)
+
 	mu    sync.Mutex
 	at    []float64 // the parameters probs was computed at
-	probs []float32 // N×K softmax probabilities at `at`
+	probs []float32 // K probabilities a row at `at`
 }
 
 // softmaxHeadChunk is the number of samples one matrix product covers.
@@ -50,18 +57,27 @@ const softmaxHeadChunk = 1024
 // Dim is the number of parameters, K·(D+1).
 func (h *SoftmaxHead) Dim() int { return h.K * (h.D + 1) }
 
-// Len is the number of samples N.
-func (h *SoftmaxHead) Len() int { return len(h.Labels) }
+// Len is the number of samples N: len(Index), or the number of rows.
+func (h *SoftmaxHead) Len() int {
+	if h.Index != nil {
+		return len(h.Index)
+	}
+	return len(h.Labels)
+}
 
 // Eval returns L(w) over the samples idx (all when nil) and, when grad is
 // not nil, writes its gradient into grad.
 func (h *SoftmaxHead) Eval(ctx context.Context, w []float64, idx []int, grad []float64) (float64, error) {
 	wm, b := h.unpack(w)
 	var loss float64
-	acc, err := h.chunks(ctx, idx, grad != nil, func(c *headChunk) {
+	acc, err := h.chunks(ctx, scopeOf(idx), idx, grad != nil, func(c *headChunk) {
 		c.logits(wm, b)
 		for i := 0; i < c.n; i++ {
 			row := c.z[i*h.K : (i+1)*h.K]
+			if !c.active(i) {
+				clear(row)
+				continue
+			}
 			logSoftmax(row)
 			y := c.y[i]
 			c.loss -= float64(row[y])
@@ -101,10 +117,14 @@ func (h *SoftmaxHead) HVP(ctx context.Context, w []float64, idx []int, v, dst []
 		return err
 	}
 	vm, vb := h.unpack(v)
-	acc, err := h.chunks(ctx, idx, true, func(c *headChunk) {
+	acc, err := h.chunks(ctx, scopeOf(idx), idx, true, func(c *headChunk) {
 		c.logits(vm, vb) // s_i = V·φ_i + v_b
 		for i := 0; i < c.n; i++ {
 			s := c.z[i*h.K : (i+1)*h.K]
+			if !c.active(i) {
+				clear(s)
+				continue
+			}
 			p := probs[c.rows[i]*h.K : (c.rows[i]+1)*h.K]
 			var ps float32
 			for k := range s {
@@ -133,7 +153,7 @@ func (h *SoftmaxHead) probabilities(ctx context.Context, w []float64) ([]float32
 	}
 	probs := make([]float32, len(h.Labels)*h.K)
 	wm, b := h.unpack(w)
-	_, err := h.chunks(ctx, nil, false, func(c *headChunk) {
+	_, err := h.chunks(ctx, everyRow, nil, false, func(c *headChunk) {
 		c.logits(wm, b)
 		for i := 0; i < c.n; i++ {
 			row := c.z[i*h.K : (i+1)*h.K]
@@ -186,16 +206,36 @@ func (h *SoftmaxHead) count(idx []int) int {
 	if idx != nil {
 		return len(idx)
 	}
-	return len(h.Labels)
+	return h.Len()
+}
+
+// memberRows returns the mask of the rows that are samples, nil when every
+// row is, checking Index once.
+func (h *SoftmaxHead) memberRows() []bool {
+	h.memberOnce.Do(func() {
+		if h.Index == nil {
+			return
+		}
+		h.member = make([]bool, len(h.Labels))
+		prev := -1
+		for _, r := range h.Index {
+			if r <= prev || r >= len(h.Labels) {
+				panic(fmt.Sprintf("autodiff: SoftmaxHead: Index must list rows of [0, %d) in increasing order (row %d after %d)", len(h.Labels), r, prev))
+			}
+			h.member[r], prev = true, r
+		}
+	})
+	return h.member
 }
 
 // headChunk is one worker's state: the rows of the current chunk, their
 // features and labels, a K-wide row per sample and the worker's float64
 // gradient accumulator (K×(D+1), W then b per class).
 type headChunk struct {
-	h    *SoftmaxHead
-	n    int
-	rows []int
+	h      *SoftmaxHead
+	n      int
+	rows   []int
+	member []bool // when not nil, rows[i] is a sample only if member[rows[i]]
 	x    []float32
 	y    []int64
 	z    []float32
@@ -204,18 +244,39 @@ type headChunk struct {
 	loss float64
 }
 
-// chunks runs f over the samples idx (all when nil) in chunks of
-// softmaxHeadChunk, on h.Threads goroutines, and returns the workers'
-// states (each with a gradient accumulator when grad is set).
-func (h *SoftmaxHead) chunks(ctx context.Context, idx []int, grad bool, f func(*headChunk)) ([]*headChunk, error) {
-	n := h.count(idx)
+// rowScope says which rows chunks visits.
+type rowScope int
+
+const (
+	// samples: the objective's samples (Index, or every row), read in
+	// place as contiguous rows, those outside Index marked inactive.
+	samples rowScope = iota
+	// everyRow: every row, all active (the probability cache).
+	everyRow
+	// positions: the samples at the given positions of the objective,
+	// copied.
+	positions
+)
+
+// chunks runs f over rows in chunks of softmaxHeadChunk, on h.Threads
+// goroutines, and returns the workers' states (each with a gradient
+// accumulator when grad is set). idx is the positions for scope positions.
+func (h *SoftmaxHead) chunks(ctx context.Context, scope rowScope, idx []int, grad bool, f func(*headChunk)) ([]*headChunk, error) {
+	n := len(h.Labels)
+	var member []bool
+	switch scope {
+	case samples:
+		member = h.memberRows()
+	case positions:
+		n = len(idx)
+	}
 	threads := max(1, h.Threads)
 	work := make(chan int)
 	states := make([]*headChunk, threads)
 	var wg sync.WaitGroup
 	for t := range states {
-		c := &headChunk{h: h, rows: make([]int, softmaxHeadChunk), z: make([]float32, softmaxHeadChunk*h.K)}
-		if idx != nil {
+		c := &headChunk{h: h, member: member, rows: make([]int, softmaxHeadChunk), z: make([]float32, softmaxHeadChunk*h.K)}
+		if scope == positions {
 			c.x, c.y = make([]float32, softmaxHeadChunk*h.D), make([]int64, softmaxHeadChunk)
 		}
 		if grad {
@@ -224,7 +285,12 @@ func (h *SoftmaxHead) chunks(ctx context.Context, idx []int, grad bool, f func(*
 		states[t] = c
 		wg.Go(func() {
 			for start := range work {
-				c.load(idx, start, min(n, start+softmaxHeadChunk))
+				end := min(n, start+softmaxHeadChunk)
+				if scope == positions {
+					c.gather(idx[start:end])
+				} else {
+					c.inPlace(start, end)
+				}
 				f(c)
 			}
 		})
@@ -244,23 +310,38 @@ func (h *SoftmaxHead) chunks(ctx context.Context, idx []int, grad bool, f func(*
 	return states, nil
 }
 
-// load points the chunk at the samples idx[start:end] (positions start to
-// end when idx is nil).
-func (c *headChunk) load(idx []int, start, end int) {
+// scopeOf is the row scope of the samples idx (all when nil).
+func scopeOf(idx []int) rowScope {
+	if idx == nil {
+		return samples
+	}
+	return positions
+}
+
+// inPlace points the chunk at rows start to end of Features.
+func (c *headChunk) inPlace(start, end int) {
 	h := c.h
 	c.n = end - start
 	c.rows = c.rows[:c.n]
-	if idx == nil {
-		for i := range c.rows {
-			c.rows[i] = start + i
-		}
-		c.x, c.y = h.Features[start*h.D:end*h.D], h.Labels[start:end]
-		return
+	for i := range c.rows {
+		c.rows[i] = start + i
 	}
+	c.x, c.y = h.Features[start*h.D:end*h.D], h.Labels[start:end]
+}
+
+// gather copies the samples at positions pos into the chunk.
+func (c *headChunk) gather(pos []int) {
+	h := c.h
+	c.n = len(pos)
+	c.rows = c.rows[:c.n]
 	c.x, c.y = c.x[:cap(c.x)], c.y[:cap(c.y)]
-	for i, r := range idx[start:end] {
-		if r < 0 || r >= len(h.Labels) {
-			panic(fmt.Sprintf("autodiff: SoftmaxHead: sample %d outside [0, %d)", r, len(h.Labels)))
+	for i, p := range pos {
+		if p < 0 || p >= h.Len() {
+			panic(fmt.Sprintf("autodiff: SoftmaxHead: sample %d outside [0, %d)", p, h.Len()))
+		}
+		r := p
+		if h.Index != nil {
+			r = h.Index[p]
 		}
 		c.rows[i] = r
 		copy(c.x[i*h.D:(i+1)*h.D], h.Features[r*h.D:(r+1)*h.D])
@@ -268,6 +349,9 @@ func (c *headChunk) load(idx []int, start, end int) {
 	}
 	c.x, c.y = c.x[:c.n*h.D], c.y[:c.n]
 }
+
+// active reports whether the chunk's i-th row is one of the samples.
+func (c *headChunk) active(i int) bool { return c.member == nil || c.member[c.rows[i]] }
 
 // logits writes z_i = M·φ_i + c for the chunk's samples into c.z.
 func (c *headChunk) logits(m, bias []float32) {

@@ -10,9 +10,10 @@ import (
 // TestSoftmaxHeadAgreesWithTheCompiledGraph checks SoftmaxHead's loss,
 // gradient and Hessian-vector products against the float64 Objective of the
 // same logistic regression compiled from its ONNX graph (a Gemm, weight
-// [10, 784] with transB), on all samples and on a subset, at parameters
-// away from the fixture's, and that a product at new parameters does not
-// reuse the probabilities of the old ones.
+// [10, 784] with transB), with and without an Index of retained rows
+// (skipped in place), on all samples and on a subset, at parameters away
+// from the fixture's, and that a product at new parameters does not reuse
+// the probabilities of the old ones.
 func TestSoftmaxHeadAgreesWithTheCompiledGraph(t *testing.T) {
 	f := loadFixture(t, "logreg")
 	const n, d, k, mu = 2500, 784, 10, 1e-3
@@ -25,20 +26,38 @@ func TestSoftmaxHeadAgreesWithTheCompiledGraph(t *testing.T) {
 	for _, prm := range p.Params() {
 		offset[prm.Name] = prm.Offset
 	}
-	want := &Objective{Program: p, Data: data, L2: mu, Options: EvalOptions{Threads: 2}}
-	got := &SoftmaxHead{Features: data.x, Labels: data.y, K: k, D: d, L2: mu, Threads: 2,
-		Position: func(c, j int) int {
-			if j == d {
-				return offset["linear.bias"] + c
-			}
-			return offset["linear.weight"] + c*d + j
-		}}
-	if got.Dim() != p.Dim() || got.Len() != n {
-		t.Fatalf("Dim, Len = %d, %d; want %d, %d", got.Dim(), got.Len(), p.Dim(), n)
+	position := func(c, j int) int {
+		if j == d {
+			return offset["linear.bias"] + c
+		}
+		return offset["linear.weight"] + c*d + j
 	}
+	// The objective on every row, and on the rows not divisible by 5 (a
+	// retained set: those rows are skipped in place).
+	var retained []int
+	for i := range n {
+		if i%5 != 0 {
+			retained = append(retained, i)
+		}
+	}
+	for _, index := range [][]int{nil, retained} {
+		want := &Objective{Program: p, Data: data, Index: index, L2: mu, Options: EvalOptions{Threads: 2}}
+		got := &SoftmaxHead{Features: data.x, Labels: data.y, Index: index, K: k, D: d, L2: mu, Threads: 2, Position: position}
+		if got.Dim() != p.Dim() || got.Len() != want.Len() {
+			t.Fatalf("Dim, Len = %d, %d; want %d, %d", got.Dim(), got.Len(), p.Dim(), want.Len())
+		}
+		compareHeads(t, p.Dim(), want, got)
+	}
+}
+
+// compareHeads compares the loss, gradient and Hessian-vector products of
+// got with want's on all samples and on a subset, at two random points.
+func compareHeads(t *testing.T, dim int, want *Objective, got *SoftmaxHead) {
+	t.Helper()
+	n := want.Len()
 	rng := rand.New(rand.NewPCG(3, 4))
 	random := func(scale float64) []float64 {
-		v := make([]float64, p.Dim())
+		v := make([]float64, dim)
 		for i := range v {
 			v[i] = scale * rng.NormFloat64()
 		}
@@ -82,6 +101,9 @@ func TestSoftmaxHeadAgreesWithTheCompiledGraph(t *testing.T) {
 				t.Errorf("subset %v: HVP relative error %.3g", idx != nil, e)
 			}
 		}
+	}
+	if t.Failed() {
+		t.Fatalf("with Index of %d samples: see above", n)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()

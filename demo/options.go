@@ -157,11 +157,11 @@ func HeadSetup() Setup {
 // parameter, with the full-network row), and the paper-style full-scope
 // MNIST MLP and Fashion-MNIST CNN.
 //
-// A full-data Hessian-vector product of the CNN costs some 50 times the
-// MLP's (about 11 s on 59,000 samples with 2 threads: its update took 25
-// minutes for 132 of them), and the estimate of the Hessian-Lipschitz
-// constant M, when Δ needs it, takes up to 320 with the default 8 pairs of
-// points. The CNN's update therefore estimates M from 2 pairs, and so does
+// A full-data Hessian-vector product of the CNN costs some 35 times the
+// MLP's (about 4 s on 59,000 samples with 2 threads, make bench of
+// 2026-12-04; the default update takes 10 of them), and the estimate of the
+// Hessian-Lipschitz constant M, when Δ needs it, takes up to 320 with the
+// default 8 pairs of points. The CNN's update therefore estimates M from 2 pairs, and so does
 // the logistic regression's full-network row (whose premise holds, so M is
 // estimated: 8 pairs took 37 s of its 52 s): σ is calibrated to the budget
 // 2C whatever M is, M only decides whether the theorem's bound would be
