@@ -236,12 +236,12 @@ type headChunk struct {
 	n      int
 	rows   []int
 	member []bool // when not nil, rows[i] is a sample only if member[rows[i]]
-	x    []float32
-	y    []int64
-	z    []float32
-	gw   []float32 // K×D scratch for one chunk's product
-	g    []float64
-	loss float64
+	x      []float32
+	y      []int64
+	z      []float32
+	gw     []float32 // K×D scratch for one chunk's product
+	g      []float64
+	loss   float64
 }
 
 // rowScope says which rows chunks visits.
