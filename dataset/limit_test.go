@@ -92,7 +92,7 @@ func TestLimitNPZDecompressed(t *testing.T) {
 	}
 	rawZip(t, p, zip.Deflate, deflate(t, npy), 1<<30) // a false claim of 1 GiB, under the limit
 	var err error
-	// readExactly starts at 1 MiB and grows with the data (4 KiB here).
+	// readExactly reads in pieces of 4 MiB as the data arrive (4 KiB here).
 	if n := allocated(func() { _, err = dataset.Open(p, dataset.Options{}) }); n > 8<<20 {
 		t.Errorf("a member falsely claiming 1 GiB took %d bytes", n)
 	}
