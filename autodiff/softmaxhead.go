@@ -40,7 +40,8 @@ type SoftmaxHead struct {
 	// Position maps W[k][j] (j < D) and b[k] (j = D) to their position in
 	// the parameter vector, which holds K·(D+1) values.
 	Position func(k, j int) int
-	// Threads is the number of goroutines; 0 means 1.
+	// Threads is the number of goroutines; 0 means GOMAXPROCS, as in
+	// EvalOptions.
 	Threads int
 
 	memberOnce sync.Once
@@ -270,7 +271,7 @@ func (h *SoftmaxHead) chunks(ctx context.Context, scope rowScope, idx []int, gra
 	case positions:
 		n = len(idx)
 	}
-	threads := max(1, h.Threads)
+	threads := EvalOptions{Threads: h.Threads}.threads()
 	work := make(chan int)
 	states := make([]*headChunk, threads)
 	var wg sync.WaitGroup
