@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -88,64 +87,53 @@ func (h *linearHead) at(k, j int) int {
 }
 
 // kfacPreconditioner returns M⁻¹ for M = A ⊗ B + μI, the Kronecker-factored
-// approximation of the head objective's Hessian (1/N)Σ_i (diag(p_i) −
-// p_i·p_iᵀ) ⊗ φ̃_i·φ̃_iᵀ + μI with φ̃ = [φ; 1]: B = (1/N)Σ φ̃·φ̃ᵀ over the
-// retained samples idx of feats and A = (1/N)Σ (diag(p_i) − p_i·p_iᵀ) from
-// the softmax probabilities of the head prog at the parameters w. It is
-// exact when the probabilities do not vary with the sample, and inverted
-// exactly through the eigenvectors of A and B, so applying it costs
-// O(K·d·(K + d)), far below a Hessian-vector product.
-func kfacPreconditioner(ctx context.Context, h *linearHead, prog *autodiff.Program, w []float64, feats dataset.Source, idx []int,
-	eval autodiff.EvalOptions, mu float64) (func(dst, r []float64) error, error) {
+// approximation of the Hessian (1/N)Σ_i (diag(p_i) − p_i·p_iᵀ) ⊗ φ̃_i·φ̃_iᵀ
+// + μI of the linear head h's objective hs, with φ̃ = [φ; 1]: B = (1/N)Σ
+// φ̃·φ̃ᵀ and A = (1/N)Σ (diag(p_i) − p_i·p_iᵀ) over hs's samples, with the
+// softmax probabilities at the parameters w (which hs keeps for the
+// Hessian-vector products at w). It is exact when the probabilities do not
+// vary with the sample, and inverted exactly through the eigenvectors of A
+// and B, so applying it costs O(K·d·(K + d)), far below a Hessian-vector
+// product.
+func kfacPreconditioner(ctx context.Context, h *linearHead, hs *autodiff.SoftmaxHead, w []float64, mu float64) (func(dst, r []float64) error, error) {
 	k, d1 := h.k, h.d+1
+	probs, err := hs.Probabilities(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	rowsOf := hs.Index
+	if rowsOf == nil {
+		rowsOf = retainedIndices(len(hs.Labels), nil)
+	}
 	bsum := mat.NewSymDense(d1, nil)
 	asum := mat.NewSymDense(k, nil)
 	const chunk = 2048
-	x := make([]float32, chunk*h.d)
 	rows := mat.NewDense(chunk, d1, nil)
-	for start := 0; start < len(idx); start += chunk {
+	for start := 0; start < len(rowsOf); start += chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b := idx[start:min(len(idx), start+chunk)]
-		if err := feats.Read(b, x[:len(b)*h.d], nil); err != nil {
-			return nil, err
-		}
+		b := rowsOf[start:min(len(rowsOf), start+chunk)]
 		part := rows.Slice(0, len(b), 0, d1).(*mat.Dense)
-		for i := range b {
-			for j := 0; j < h.d; j++ {
-				part.Set(i, j, float64(x[i*h.d+j]))
+		for i, r := range b {
+			for j, v := range hs.Features[r*h.d : (r+1)*h.d] {
+				part.Set(i, j, float64(v))
 			}
 			part.Set(i, h.d, 1)
-		}
-		bsum.SymRankK(bsum, 1, part.T())
-	}
-	if err := prog.SetParams(w); err != nil {
-		return nil, err
-	}
-	err := prog.Predict(ctx, feats, idx, eval, func(_ int, out []float32, shape []int) error {
-		if len(shape) != 2 || shape[1] != k {
-			return fmt.Errorf("the head's output has shape %v, want [n, %d]", shape, k)
-		}
-		p := make([]float64, k)
-		for i := 0; i < shape[0]; i++ {
-			softmax(p, out[i*k:(i+1)*k], prog.FinalSoftmax())
+			p := probs[r*k : (r+1)*k]
 			for a := 0; a < k; a++ {
 				for c := a; c < k; c++ {
-					v := -p[a] * p[c]
+					v := -float64(p[a]) * float64(p[c])
 					if a == c {
-						v += p[a]
+						v += float64(p[a])
 					}
 					asum.SetSym(a, c, asum.At(a, c)+v)
 				}
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		bsum.SymRankK(bsum, 1, part.T())
 	}
-	n := float64(len(idx))
+	n := float64(len(rowsOf))
 	bsum.ScaleSym(1/n, bsum)
 	asum.ScaleSym(1/n, asum)
 	var eb, ea mat.EigenSym
@@ -182,71 +170,43 @@ func kfacPreconditioner(ctx context.Context, h *linearHead, prog *autodiff.Progr
 	}, nil
 }
 
-// softmax writes the probabilities of a row of logits (or, when probs is
-// set, of a row that already holds probabilities) into p.
-func softmax(p []float64, row []float32, probs bool) {
-	if probs {
-		for i, v := range row {
-			p[i] = float64(v)
-		}
-		return
-	}
-	m := float64(slices.Max(row))
-	var s float64
-	for i, v := range row {
-		p[i] = math.Exp(float64(v) - m)
-		s += p[i]
-	}
-	for i := range p {
-		p[i] /= s
-	}
-}
-
 // stepSolver is what the Newton steps on a head's retained objective solve
 // with: the objective whose Hessian-vector products they use, in float32
 // (on a linear softmax head by dedicated matrix products with the
 // probabilities kept between products, otherwise by the float32 program),
 // and for a linear softmax head the Kronecker-factored preconditioner.
 type stepSolver struct {
-	hessian  unlearn.Objective
-	linear   *linearHead // nil: no preconditioner
-	prog     *autodiff.Program
-	retained *autodiff.Objective
+	hessian unlearn.Objective
+	linear  *linearHead           // nil: no preconditioner
+	head    *autodiff.SoftmaxHead // the linear head's hessian
 }
 
 // newStepSolver returns the step solver of head h of m, whose certified
 // parameters are cert, for its float64 retained objective on the features
 // feats: a linear softmax head reads feats in place when they are in memory.
 func newStepSolver(m *onnxio.Model, proof *autodiff.AffineProof, cert []onnxio.Param, loss autodiff.Loss, h *head, feats *features, retained *autodiff.Objective) (*stepSolver, error) {
-	s := &stepSolver{prog: h.prog, retained: retained}
 	lh, ok := findLinearHead(m, proof, cert, loss, retained.Data)
 	if !ok {
 		h32 := *retained
 		h32.Program = h.prog32
-		s.hessian = &h32
-		return s, nil
+		return &stepSolver{hessian: &h32}, nil
 	}
-	s.linear = lh
 	hs := &autodiff.SoftmaxHead{Features: feats.x, Labels: feats.y, Index: retained.Index,
 		K: lh.k, D: lh.d, L2: retained.L2, Position: lh.at, Threads: retained.Options.Threads}
 	if feats.x == nil {
 		// The certified part reads the model's input, from a file: copy
 		// the retained samples.
-		hs.Index = nil
-		hs.Features, hs.Labels = make([]float32, retained.Len()*lh.d), make([]int64, retained.Len())
 		idx := retained.Index
 		if idx == nil {
-			idx = make([]int, retained.Len())
-			for i := range idx {
-				idx[i] = i
-			}
+			idx = retainedIndices(retained.Len(), nil)
 		}
+		hs.Index = nil
+		hs.Features, hs.Labels = make([]float32, len(idx)*lh.d), make([]int64, len(idx))
 		if err := retained.Data.Read(idx, hs.Features, hs.Labels); err != nil {
 			return nil, err
 		}
 	}
-	s.hessian = hs
-	return s, nil
+	return &stepSolver{hessian: hs, linear: lh, head: hs}, nil
 }
 
 // precondAt returns the preconditioner for steps from w, or nil when the
@@ -255,5 +215,5 @@ func (s *stepSolver) precondAt(ctx context.Context, w []float64) (func(dst, r []
 	if s.linear == nil {
 		return nil, nil
 	}
-	return kfacPreconditioner(ctx, s.linear, s.prog, w, s.retained.Data, s.retained.Index, s.retained.Options, s.retained.L2)
+	return kfacPreconditioner(ctx, s.linear, s.head, w, s.head.L2)
 }

@@ -59,19 +59,12 @@ func TestKFACPreconditioner(t *testing.T) {
 		if !ok || h.k != k || h.d != d || h.transB != (transB == 1) {
 			t.Fatalf("transB %d: head %+v, ok %v", transB, h, ok)
 		}
-		prog, err := autodiff.Compile(m, autodiff.Options{Precision: autodiff.Float64})
-		if err != nil {
-			t.Fatal(err)
-		}
 		w, err := m.ParamVector(cert)
 		if err != nil {
 			t.Fatal(err)
 		}
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
-		}
-		precond, err := kfacPreconditioner(context.Background(), h, prog, w, feats, idx, autodiff.EvalOptions{}, mu)
+		hs := &autodiff.SoftmaxHead{Features: x, Labels: make([]int64, n), K: k, D: d, L2: mu, Position: h.at}
+		precond, err := kfacPreconditioner(context.Background(), h, hs, w, mu)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,9 +138,9 @@ func TestKFACPreconditioner(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range got {
-			// The preconditioner's A comes from the head's logits as
-			// Predict returns them, in float32 (relative 6e-8), the
-			// test's from float64 logits; through a matrix of condition
+			// The preconditioner's A comes from SoftmaxHead's float32
+			// probabilities (relative 6e-8), the test's from float64
+			// logits; through a matrix of condition
 			// number below 1e3 they agree to about 1e-8 relative.
 			if math.Abs(got[i]-want.AtVec(i)) > 1e-6*math.Max(1, math.Abs(want.AtVec(i))) {
 				t.Fatalf("transB %d: element %d: preconditioner %.12g, dense solve %.12g", transB, i, got[i], want.AtVec(i))

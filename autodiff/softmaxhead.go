@@ -113,7 +113,7 @@ func (h *SoftmaxHead) Eval(ctx context.Context, w []float64, idx []int, grad []f
 
 // HVP writes (∇²L(w))·v over the samples idx (all when nil) into dst.
 func (h *SoftmaxHead) HVP(ctx context.Context, w []float64, idx []int, v, dst []float64) error {
-	probs, err := h.probabilities(ctx, w)
+	probs, err := h.Probabilities(ctx, w)
 	if err != nil {
 		return err
 	}
@@ -144,9 +144,11 @@ func (h *SoftmaxHead) HVP(ctx context.Context, w []float64, idx []int, v, dst []
 	return nil
 }
 
-// probabilities returns the softmax probabilities of every sample at w,
-// computing them when w differs from the parameters of the last call.
-func (h *SoftmaxHead) probabilities(ctx context.Context, w []float64) ([]float32, error) {
+// Probabilities returns the softmax probabilities at w, K values for every
+// row of Features (in Index or not), computing them when w differs from the
+// parameters of the last call; HVP at the same w reuses them. The caller
+// must not modify them.
+func (h *SoftmaxHead) Probabilities(ctx context.Context, w []float64) ([]float32, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.probs != nil && slices.Equal(h.at, w) {
