@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
 )
 
 // convexSetup is the acceptance-style convex problem: L2-regularised (μ = 0.01)
@@ -104,17 +105,24 @@ func TestNewtonConvexAcceptance(t *testing.T) {
 	}
 }
 
-// TestNewtonMatchesDenseStep: with SpectrumFull on the non-convex network,
-// w̃ equals w − (H + λI)⁻¹g computed densely, λ is chosen automatically with
-// λ + λ_min > 0, and the estimates match the dense spectrum.
-func TestNewtonMatchesDenseStep(t *testing.T) {
+// nonConvexPoint is the tests' non-convex case: a small tanh network on 80
+// samples at a random point where its Hessian h (dense) has negative
+// eigenvalues.
+func nonConvexPoint() (*tanhNet, []float64, *mat.SymDense) {
 	rnd := rand.New(rand.NewPCG(25, 26))
 	tn := newTanhNet(rnd, 80, 3, 6, 0)
 	w := make([]float64, tn.Dim())
 	for i := range w {
 		w[i] = 0.8 * rnd.NormFloat64()
 	}
-	h := denseHessian(tn, w)
+	return tn, w, denseHessian(tn, w)
+}
+
+// TestNewtonMatchesDenseStep: with SpectrumFull on the non-convex network,
+// w̃ equals w − (H + λI)⁻¹g computed densely, λ is chosen automatically with
+// λ + λ_min > 0, and the estimates match the dense spectrum.
+func TestNewtonMatchesDenseStep(t *testing.T) {
+	tn, w, h := nonConvexPoint()
 	eig := eigenvalues(h)
 	if eig[0] >= 0 {
 		t.Fatalf("test point should be non-convex, λ_min = %v", eig[0])
@@ -408,13 +416,7 @@ func TestNewtonSkipSpectral(t *testing.T) {
 // estimates nothing else, and returns w − (H + λI)⁻¹g to the promised step
 // accuracy for that λ.
 func TestNewtonAutoLambda(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(25, 26))
-	tn := newTanhNet(rnd, 80, 3, 6, 0)
-	w := make([]float64, tn.Dim())
-	for i := range w {
-		w[i] = 0.8 * rnd.NormFloat64()
-	}
-	h := denseHessian(tn, w)
+	tn, w, h := nonConvexPoint()
 	eig := eigenvalues(h)
 	g := make([]float64, len(w))
 	tn.Eval(context.Background(), w, nil, g)
@@ -473,13 +475,7 @@ func TestNewtonAutoLambda(t *testing.T) {
 // samples (all of them when negative), raised when the solver proves it too
 // small.
 func TestNewtonAutoLambdaOtherSolvers(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(25, 26))
-	tn := newTanhNet(rnd, 80, 3, 6, 0)
-	w := make([]float64, tn.Dim())
-	for i := range w {
-		w[i] = 0.8 * rnd.NormFloat64()
-	}
-	h := denseHessian(tn, w)
+	tn, w, h := nonConvexPoint()
 	lmin := eigenvalues(h)[0]
 	g := make([]float64, len(w))
 	tn.Eval(context.Background(), w, nil, g)
