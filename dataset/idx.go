@@ -23,7 +23,7 @@ var idxRank = regexp.MustCompile(`idx\d`)
 
 // openIdx opens an idx images file and, when it exists, the labels file
 // beside it: the name with "images" replaced by "labels" and "idx<k>" by
-// "idx1", compressed or not. Images [N, H, W] have sample shape [1, H, W].
+// "idx1", compressed or not (like the images file first). Images [N, H, W] have sample shape [1, H, W].
 // The bytes stay in memory as uint8 and are converted on each Read.
 func openIdx(path string, opts Options) (Source, error) {
 	base := filepath.Base(path)
@@ -69,7 +69,11 @@ func idxLabelsPath(path string) string {
 	}
 	stem := base[:i] + "labels" + base[i+len("images"):]
 	stem = idxRank.ReplaceAllString(stem, "idx1")
-	for _, cand := range []string{stem + ".gz", stem} {
+	cands := []string{stem + ".gz", stem}
+	if !strings.HasSuffix(path, ".gz") {
+		cands[0], cands[1] = stem, stem+".gz" // compressed like the images first
+	}
+	for _, cand := range cands {
 		if _, err := os.Stat(filepath.Join(dir, cand)); err == nil {
 			return filepath.Join(dir, cand)
 		}
@@ -88,9 +92,15 @@ func readIdx(path string, limit int64) ([]int, []byte, error) {
 		return nil, nil, fmt.Errorf("dataset: %w", err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("dataset: %w", err)
+	}
+	deliverable := st.Size() // what the file's bytes can hold
 	br := bufio.NewReaderSize(f, 1<<16)
 	var r io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		deliverable = satMul(deliverable, maxDeflateRatio)
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, nil, fmt.Errorf("dataset: %s: %w", path, err)
@@ -130,7 +140,7 @@ func readIdx(path string, limit int64) ([]int, []byte, error) {
 		}
 		total *= int64(d)
 	}
-	data, err := readExactly(r, total)
+	data, err := readExactly(r, total, deliverable)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, nil, fmt.Errorf("dataset: %s: truncated: dimensions %v promise %d bytes of data, found %d", path, dims, total, len(data))

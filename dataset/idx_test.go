@@ -122,6 +122,13 @@ func TestNamedSets(t *testing.T) {
 	if src.Len() != 1 || !slices.Equal(src.SampleShape(), []int{1, 28, 28}) {
 		t.Errorf("mnist:test from %s: Len %d, shape %v", dir, src.Len(), src.SampleShape())
 	}
+	// A decompressed copy beside the .gz (as `make setup` leaves) is read
+	// instead of it.
+	writeFile(t, dir, "t10k-images-idx3-ubyte", idxFile(0x08, []int{2, 28, 28}, make([]byte, 2*784)))
+	writeFile(t, dir, "t10k-labels-idx1-ubyte", idxFile(0x08, []int{2}, []byte{4, 5}))
+	if src := mustOpen(t, "mnist:test", dataset.Options{}); src.Len() != 2 {
+		t.Errorf("mnist:test with raw files beside the .gz: Len %d, want the raw files' 2", src.Len())
+	}
 	_, err := dataset.Open("mnist:train", dataset.Options{})
 	wantErr(t, err, "mnist:train", filepath.Join(dir, "train-images-idx3-ubyte.gz"), "not found", "make setup", dataset.MNISTDirEnv)
 	if !errors.Is(err, fs.ErrNotExist) {

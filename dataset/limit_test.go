@@ -143,6 +143,31 @@ func TestLimitIdx(t *testing.T) {
 	}
 }
 
+// TestIdxReadsOnce: an idx file whose size can hold what its header
+// promises, raw or gzip-compressed, is read into one buffer of the data's
+// size, not in pieces joined into a second one.
+func TestIdxReadsOnce(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 12<<20) // three pieces of readStep
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	raw := idxFile(0x08, []int{len(data) / 256, 16, 16}, data)
+	for _, p := range []string{
+		writeFile(t, dir, "raw-images-idx3-ubyte", raw),
+		writeFile(t, dir, "gz-images-idx3-ubyte.gz", gz(t, raw)),
+	} {
+		var err error
+		n := allocated(func() { _, err = dataset.Open(p, dataset.Options{}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > uint64(len(data))+2<<20 {
+			t.Errorf("%s: opening %d bytes of data took %d bytes", filepath.Base(p), len(data), n)
+		}
+	}
+}
+
 // TestLimitCSV: a CSV file whose features and labels exceed MaxBytes is
 // refused, naming the file, and so is a single endless row (an unclosed
 // quote), before it is read whole.

@@ -88,7 +88,7 @@ func npzMember(f io.ReaderAt, fileSize int64, zr *zip.Reader, path, name string,
 		return nil, fmt.Errorf("dataset: %s: %w", label, err)
 	}
 	defer rc.Close()
-	mem, err := readExactly(rc, size)
+	mem, err := readExactly(rc, size, satMul(int64(min(zf.CompressedSize64, uint64(fileSize))), maxDeflateRatio))
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %s: decompressing: %w", label, err)
 	}

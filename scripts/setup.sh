@@ -60,4 +60,11 @@ if [[ ! -s "$MNIST_DIR/t10k-labels-idx1-ubyte.gz" ]]; then
 else
 	log "MNIST present in $MNIST_DIR"
 fi
+# Each file also decompressed beside its .gz (gzip checks the checksum on the
+# way): lethe opens mnist:train from the raw files 0.2 s faster.
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+	if [[ ! -s "$MNIST_DIR/$f" ]]; then
+		gzip -dc "$MNIST_DIR/$f.gz" >"$MNIST_DIR/$f.tmp" && mv "$MNIST_DIR/$f.tmp" "$MNIST_DIR/$f"
+	fi
+done
 log "done"
