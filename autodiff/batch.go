@@ -65,20 +65,64 @@ func (r *run[T]) pass(in inputSlot, x []float32, shape []int, y []int64, loss Lo
 // addParamAdjoints adds the parameters' adjoints (or their tangents) into acc.
 func (r *run[T]) addParamAdjoints(acc []float64, tangent bool) {
 	for _, ps := range r.p.params {
-		a := r.adj[ps.slot]
-		if a == nil {
-			continue
+		if src := r.paramAdjoint(ps, tangent); src != nil {
+			addWide(acc[ps.offset:ps.offset+ps.size], src)
 		}
-		src := a.f
-		if tangent {
-			if src = a.dot; src == nil {
-				continue
+	}
+}
+
+// paramAdjoint returns the adjoint (or its tangent) of parameter ps after a
+// pass, nil when the pass left none.
+func (r *run[T]) paramAdjoint(ps paramSlot, tangent bool) []T {
+	a := r.adj[ps.slot]
+	if a == nil {
+		return nil
+	}
+	if tangent {
+		if a.dot == nil {
+			return nil
+		}
+		return a.dot.Data
+	}
+	return a.f.Data
+}
+
+// sumParamAdjoints sets dst to the sum, in float64 and in the order of runs,
+// of the parameters' adjoints (or their tangents) that runs hold after one
+// pass each: one sweep over dst, where accumulating each run's into a buffer
+// of its own and then those into dst takes five.
+func sumParamAdjoints[T Float](dst []float64, runs []*run[T], tangent bool) {
+	for _, ps := range runs[0].p.params {
+		d := dst[ps.offset : ps.offset+ps.size]
+		a := runs[0].paramAdjoint(ps, tangent)
+		rest := runs[1:]
+		switch {
+		case a == nil:
+			clear(d)
+		case len(rest) > 0 && rest[0].paramAdjoint(ps, tangent) != nil:
+			// The first two in one sweep (the common two-thread case).
+			b := rest[0].paramAdjoint(ps, tangent)[:len(d)]
+			for j, v := range a[:len(d)] {
+				d[j] = float64(v) + float64(b[j])
+			}
+			rest = rest[1:]
+		default:
+			for j, v := range a[:len(d)] {
+				d[j] = float64(v)
 			}
 		}
-		dst := acc[ps.offset : ps.offset+ps.size]
-		for j, v := range src.Data {
-			dst[j] += float64(v)
+		for _, r := range rest {
+			if src := r.paramAdjoint(ps, tangent); src != nil {
+				addWide(d, src)
+			}
 		}
+	}
+}
+
+// addWide adds src into dst in float64.
+func addWide[T Float](dst []float64, src []T) {
+	for j, v := range src[:len(dst)] {
+		dst[j] += float64(v)
 	}
 }
 
@@ -111,8 +155,15 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 	chunk, chunks, workers := split(n, min(job.opts.batchSize(), c.chunkCap(in, sample)), job.opts.threads())
 	res := make([]workerResult, workers)
 	runs := make([]*run[T], workers)
+	// With one chunk per worker, each run still holds its chunk's adjoints
+	// when the workers are done, and they are summed into the caller's
+	// buffers at once.
+	oneEach := chunks == workers
 	for w := range res {
 		runs[w] = c.getRun()
+		if oneEach {
+			continue
+		}
 		// A lone worker accumulates straight into the caller's buffers.
 		if workers == 1 {
 			res[w].grad, res[w].hv = job.grad, job.hv
@@ -162,7 +213,15 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 	for _, r := range res {
 		loss += r.loss
 	}
-	if workers > 1 {
+	switch {
+	case oneEach:
+		if job.grad != nil {
+			sumParamAdjoints(job.grad, runs, false)
+		}
+		if job.hv != nil {
+			sumParamAdjoints(job.hv, runs, true)
+		}
+	case workers > 1:
 		clear(job.grad)
 		clear(job.hv)
 		for _, r := range res {
