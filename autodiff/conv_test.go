@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -37,6 +38,74 @@ func TestCol2im3MatchesAny(t *testing.T) {
 		for i := range want {
 			if got[i] != want[i] {
 				t.Fatalf("pads %v: element %d is %g, the general col2im gives %g", a.pads, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// sameWindows are windows of unit stride and dilation that keep the
+// input's size: 3×3 and 5×5 padded evenly, 3×3 padded on one side only,
+// a 1×3 kernel, and an input narrower than the kernel.
+var sameWindows = []struct {
+	a      windowAttrs
+	kernel []int
+	h, w   int
+}{
+	{windowAttrs{pads: []int64{1, 1, 1, 1}}, []int{3, 3}, 7, 5},
+	{windowAttrs{pads: []int64{2, 2, 2, 2}}, []int{5, 5}, 6, 6},
+	{windowAttrs{pads: []int64{0, 2, 2, 0}}, []int{3, 3}, 4, 5},
+	{windowAttrs{pads: []int64{0, 1, 0, 1}}, []int{1, 3}, 3, 4},
+	{windowAttrs{pads: []int64{1, 1, 1, 1}}, []int{3, 3}, 2, 2},
+}
+
+// TestSameWindowsMatchAny checks that im2col and col2im of a same window
+// (one shifted copy or sum per kernel offset) give exactly what the general
+// ones give: every element of the column matrix, written over stale
+// values, and bit-identical input adjoints, contributions added in the same
+// order.
+func TestSameWindowsMatchAny(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, c := range sameWindows {
+		const cg = 2
+		g, err := c.a.geometry([]int{1, cg, c.h, c.w}, c.kernel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !g.same() {
+			t.Fatalf("pads %v, kernel %v on %d×%d: not a same window", c.a.pads, c.kernel, c.h, c.w)
+		}
+		kk := cg * c.kernel[0] * c.kernel[1]
+		x := make([]float32, cg*c.h*c.w)
+		for i := range x {
+			x[i] = rng.Float32() + 1
+		}
+		ld := g.oh*g.ow + 3
+		want, got := make([]float32, kk*ld), make([]float32, kk*ld)
+		for i := range got {
+			got[i] = -1 // stale values im2col must overwrite
+		}
+		copy(want, got)
+		im2colAny(want, x, cg, g, ld)
+		im2colSame(got, x, cg, g, ld)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("im2col, pads %v, kernel %v: element %d is %g, the general one gives %g", c.a.pads, c.kernel, i, got[i], want[i])
+			}
+		}
+		col := make([]float32, kk*ld)
+		for i := range col {
+			col[i] = rng.Float32() - 0.5
+		}
+		wantX, gotX := make([]float32, len(x)), make([]float32, len(x))
+		for i := range wantX {
+			wantX[i] = rng.Float32()
+			gotX[i] = wantX[i]
+		}
+		col2imAny(wantX, slices.Clone(col), cg, g, ld)
+		col2imSame(gotX, col, cg, g, ld)
+		for i := range wantX {
+			if gotX[i] != wantX[i] {
+				t.Fatalf("col2im, pads %v, kernel %v: element %d is %g, the general one gives %g", c.a.pads, c.kernel, i, gotX[i], wantX[i])
 			}
 		}
 	}

@@ -96,6 +96,57 @@ func toInt64(s []int) []int64 {
 // block into col, whose rows are ld elements apart (ld ≥ oh·ow, so several
 // samples can share one matrix side by side).
 func im2col[T Float](col, x []T, cg int, g window, ld int) {
+	if g.same() {
+		im2colSame(col, x, cg, g, ld)
+		return
+	}
+	im2colAny(col, x, cg, g, ld)
+}
+
+// same reports whether the window has unit strides and dilations and
+// keeps the input's size (oh = h, ow = w, every kernel offset shifting the
+// input by less than its width), as a 3×3 convolution padded by 1 does.
+// Then column row (c, i, j) of im2col is channel c shifted by
+// (i − pt)·w + (j − pl) as a flat array, with zeros where the shift leaves
+// it and in the columns that wrap around a row's end.
+func (g window) same() bool {
+	return g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.oh == g.h && g.ow == g.w &&
+		g.pl < g.w && g.kw-1-g.pl < g.w
+}
+
+// sameShift returns, for kernel offset (i, j) of a same window, the flat
+// shift off of the input it reads and the output rows' columns [lo, hi)
+// that stay inside the input's row; the others read padding.
+func (g window) sameShift(i, j int) (off, lo, hi int) {
+	dx := j - g.pl
+	return (i-g.pt)*g.w + dx, max(0, -dx), min(g.w, g.w-dx)
+}
+
+// im2colSame is im2col for a same window: per channel and kernel offset
+// one copy of the flat channel, then zeros in the wrapping columns.
+func im2colSame[T Float](col, x []T, cg int, g window, ld int) {
+	hw, w := g.h*g.w, g.w
+	for c := 0; c < cg; c++ {
+		xc := x[c*hw : (c+1)*hw]
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				row := col[((c*g.kh+i)*g.kw+j)*ld:][:hw]
+				off, lo, hi := g.sameShift(i, j)
+				// row[p] = xc[p+off] where 0 ≤ p+off < hw.
+				a, b := min(max(0, -off), hw), max(min(hw, hw-off), 0)
+				clear(row[:a])
+				if a < b {
+					copy(row[a:b], xc[a+off:])
+				}
+				clear(row[max(a, b):])
+				zeroWrapped(row, w, lo, hi)
+			}
+		}
+	}
+}
+
+// im2colAny is im2col for any window.
+func im2colAny[T Float](col, x []T, cg int, g window, ld int) {
 	hw := g.oh * g.ow
 	for c := 0; c < cg; c++ {
 		xc := x[c*g.h*g.w:]
@@ -140,13 +191,52 @@ func (g window) validCols(x0 int) (lo, hi int) {
 }
 
 // col2im adds a column matrix (rows ld apart) back into one sample's channel
-// block: the adjoint of im2col.
+// block: the adjoint of im2col. It may overwrite col's padding entries.
 func col2im[T Float](x, col []T, cg int, g window, ld int) {
+	if g.same() {
+		col2imSame(x, col, cg, g, ld)
+		return
+	}
 	if g.kw == 3 && g.sw == 1 && g.dw == 1 {
 		col2im3(x, col, cg, g, ld)
 		return
 	}
 	col2imAny(x, col, cg, g, ld)
+}
+
+// zeroWrapped zeroes the columns outside [lo, hi) of every w-wide row of
+// row: a few elements each, set one by one.
+func zeroWrapped[T Float](row []T, w, lo, hi int) {
+	for p := 0; p+w <= len(row); p += w {
+		r := row[p : p+w]
+		for k := 0; k < lo; k++ {
+			r[k] = 0
+		}
+		for k := hi; k < w; k++ {
+			r[k] = 0
+		}
+	}
+}
+
+// col2imSame is col2im for a same window: it zeroes the wrapping columns
+// of col (which therefore must be scratch) and adds each column row into
+// the flat channel in one pass, kernel offset after kernel offset, the
+// order col2imAny adds in.
+func col2imSame[T Float](x, col []T, cg int, g window, ld int) {
+	hw, w := g.h*g.w, g.w
+	for c := 0; c < cg; c++ {
+		xc := x[c*hw : (c+1)*hw]
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				row := col[((c*g.kh+i)*g.kw+j)*ld:][:hw]
+				off, lo, hi := g.sameShift(i, j)
+				zeroWrapped(row, w, lo, hi)
+				if a, b := max(0, -off), min(hw, hw-off); a < b {
+					addTo(xc[a+off:b+off], row[a:b])
+				}
+			}
+		}
+	}
 }
 
 // col2imAny is col2im for any window.
