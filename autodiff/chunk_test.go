@@ -25,17 +25,23 @@ func TestChunkCapFollowsFootprint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := Compile(m, Options{Precision: Float64})
+		// The cap of float32, the precision passes run in; the gradients
+		// in float64, to compare them closely.
+		p32, err := Compile(m, Options{Precision: Float32})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := p.e.(*compiled[float64])
+		c := p32.e.(*compiled[float32])
 		in, _, err := c.p.dataInput(tc.sampleSize, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := c.chunkCap(in, tc.sampleSize); got < tc.lo || got > tc.hi {
 			t.Errorf("%s: chunk cap %d, want within [%d, %d]", tc.model, got, tc.lo, tc.hi)
+		}
+		p, err := Compile(m, Options{Precision: Float64})
+		if err != nil {
+			t.Fatal(err)
 		}
 		d := benchData(300, tc.sampleSize, 10)
 		one := make([]float64, p.Dim())
