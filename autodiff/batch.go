@@ -89,8 +89,8 @@ func (r *run[T]) paramAdjoint(ps paramSlot, tangent bool) []T {
 
 // sumParamAdjoints sets dst to the sum, in float64 and in the order of runs,
 // of the parameters' adjoints (or their tangents) that runs hold after one
-// pass each: one sweep over dst, where accumulating each run's into a buffer
-// of its own and then those into dst takes five.
+// pass each: one sweep over dst, instead of clearing a buffer per run,
+// accumulating into it and adding the buffers into a cleared dst.
 func sumParamAdjoints[T Float](dst []float64, runs []*run[T], tangent bool) {
 	for _, ps := range runs[0].p.params {
 		d := dst[ps.offset : ps.offset+ps.size]

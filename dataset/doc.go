@@ -25,6 +25,7 @@
 //
 //	mnist:train, mnist:test              MNIST idx files from $LETHE_MNIST_DIR, else
 //	                                     $LETHE_CACHE/mnist, else ${XDG_CACHE_HOME:-~/.cache}/lethe/mnist
+//	                                     (decompressed ones first, as `make setup` leaves them)
 //	fashion-mnist:train, :test           from $LETHE_FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist
 //	PATH.npz                             arrays x [N, ...] (float32, float64, uint8) and y [N] (optional)
 //	PATH.npy                             features only; OpenArrays(x, y) takes --x X.npy --y Y.npy
@@ -85,8 +86,10 @@
 // a CSV file's features and labels (and the text of any one row), labels
 // as int64, the samples of a forget .npz. Input over it is a *LimitError
 // (wrapping ErrTooLarge) naming the file, the size and the limit, returned
-// before the memory is taken; memory for decompressed data grows with the
-// bytes that actually arrive, never with a header's claim. ReadNPY has the
+// before the memory is taken. Memory for data read whole is taken at once
+// only when the file's own size could hold what its header promises (its
+// length, or a thousandfold for deflate); otherwise it grows with the bytes
+// that actually arrive, never with a header's claim. ReadNPY has the
 // same default, ReadNPYLimit another. Forget index files are read no
 // further than one entry past the training set's size, where an index out
 // of range or a duplicate must already have appeared. .npy headers are
