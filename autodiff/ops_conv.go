@@ -122,27 +122,36 @@ func (g window) sameShift(i, j int) (off, lo, hi int) {
 	return (i-g.pt)*g.w + dx, max(0, -dx), min(g.w, g.w-dx)
 }
 
-// im2colSame is im2col for a same window: per channel and kernel offset
-// one copy of the flat channel, then zeros in the wrapping columns.
-func im2colSame[T Float](col, x []T, cg int, g window, ld int) {
-	hw, w := g.h*g.w, g.w
+// eachSameRow calls fn for every channel and kernel offset of a same
+// window with the channel's flat input xc, the offset's column row (hw
+// elements) and its shift (see sameShift).
+func eachSameRow[T Float](col, x []T, cg int, g window, ld int, fn func(xc, row []T, off, lo, hi int)) {
+	hw := g.h * g.w
 	for c := 0; c < cg; c++ {
 		xc := x[c*hw : (c+1)*hw]
 		for i := 0; i < g.kh; i++ {
 			for j := 0; j < g.kw; j++ {
-				row := col[((c*g.kh+i)*g.kw+j)*ld:][:hw]
 				off, lo, hi := g.sameShift(i, j)
-				// row[p] = xc[p+off] where 0 ≤ p+off < hw.
-				a, b := min(max(0, -off), hw), max(min(hw, hw-off), 0)
-				clear(row[:a])
-				if a < b {
-					copy(row[a:b], xc[a+off:])
-				}
-				clear(row[max(a, b):])
-				zeroWrapped(row, w, lo, hi)
+				fn(xc, col[((c*g.kh+i)*g.kw+j)*ld:][:hw], off, lo, hi)
 			}
 		}
 	}
+}
+
+// im2colSame is im2col for a same window: per channel and kernel offset
+// one copy of the flat channel, then zeros in the wrapping columns.
+func im2colSame[T Float](col, x []T, cg int, g window, ld int) {
+	eachSameRow(col, x, cg, g, ld, func(xc, row []T, off, lo, hi int) {
+		// row[p] = xc[p+off] where 0 ≤ p+off < hw.
+		hw := len(row)
+		a, b := min(max(0, -off), hw), max(min(hw, hw-off), 0)
+		clear(row[:a])
+		if a < b {
+			copy(row[a:b], xc[a+off:])
+		}
+		clear(row[max(a, b):])
+		zeroWrapped(row, g.w, lo, hi)
+	})
 }
 
 // im2colAny is im2col for any window.
@@ -223,20 +232,12 @@ func zeroWrapped[T Float](row []T, w, lo, hi int) {
 // the flat channel in one pass, kernel offset after kernel offset, the
 // order col2imAny adds in.
 func col2imSame[T Float](x, col []T, cg int, g window, ld int) {
-	hw, w := g.h*g.w, g.w
-	for c := 0; c < cg; c++ {
-		xc := x[c*hw : (c+1)*hw]
-		for i := 0; i < g.kh; i++ {
-			for j := 0; j < g.kw; j++ {
-				row := col[((c*g.kh+i)*g.kw+j)*ld:][:hw]
-				off, lo, hi := g.sameShift(i, j)
-				zeroWrapped(row, w, lo, hi)
-				if a, b := max(0, -off), min(hw, hw-off); a < b {
-					addTo(xc[a+off:b+off], row[a:b])
-				}
-			}
+	eachSameRow(col, x, cg, g, ld, func(xc, row []T, off, lo, hi int) {
+		zeroWrapped(row, g.w, lo, hi)
+		if a, b := max(0, -off), min(len(row), len(row)-off); a < b {
+			addTo(xc[a+off:b+off], row[a:b])
 		}
-	}
+	})
 }
 
 // col2imAny is col2im for any window.
