@@ -11,12 +11,9 @@ import (
 // layer reads it. Splitting a batch finer changes nothing but speed (and
 // float32 rounding inside a chunk; chunks accumulate in float64). Measured on
 // the Fashion-MNIST CNN: 1024-sample gradients and HVPs run 20–25% faster in
-// chunks of 32–64 samples than of 256, and full-data gradients and HVPs
-// take 5% less CPU time in chunks of 14 (this cap) than of 58 (4 MiB; a
-// backward pass holds more than the forward footprint the cap measures), as
-// does a one-thread retrain. The MLP's footprint is too small for the cap
-// to bind.
-const chunkBytes = 1 << 20
+// chunks of 32–64 samples than of 256; the MLP's footprint is too small for
+// the cap to bind.
+const chunkBytes = 4 << 20
 
 // chunkCap returns the most samples per pass that keeps a forward pass's
 // tensors within chunkBytes (at least minChunk). It measures the footprint
