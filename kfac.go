@@ -88,15 +88,15 @@ func (h *linearHead) at(k, j int) int {
 
 // kfacPreconditioner returns M⁻¹ for M = A ⊗ B + μI, the Kronecker-factored
 // approximation of the Hessian (1/N)Σ_i (diag(p_i) − p_i·p_iᵀ) ⊗ φ̃_i·φ̃_iᵀ
-// + μI of the linear head h's objective hs, with φ̃ = [φ; 1]: B = (1/N)Σ
+// + μI of the linear head h's objective hs (μ = hs.L2), with φ̃ = [φ; 1]: B = (1/N)Σ
 // φ̃·φ̃ᵀ and A = (1/N)Σ (diag(p_i) − p_i·p_iᵀ) over hs's samples, with the
 // softmax probabilities at the parameters w (which hs keeps for the
 // Hessian-vector products at w). It is exact when the probabilities do not
 // vary with the sample, and inverted exactly through the eigenvectors of A
 // and B, so applying it costs O(K·d·(K + d)), far below a Hessian-vector
 // product.
-func kfacPreconditioner(ctx context.Context, h *linearHead, hs *autodiff.SoftmaxHead, w []float64, mu float64) (func(dst, r []float64) error, error) {
-	k, d1 := h.k, h.d+1
+func kfacPreconditioner(ctx context.Context, h *linearHead, hs *autodiff.SoftmaxHead, w []float64) (func(dst, r []float64) error, error) {
+	k, d1, mu := h.k, h.d+1, hs.L2
 	probs, err := hs.Probabilities(ctx, w)
 	if err != nil {
 		return nil, err
@@ -215,5 +215,5 @@ func (s *stepSolver) precondAt(ctx context.Context, w []float64) (func(dst, r []
 	if s.linear == nil {
 		return nil, nil
 	}
-	return kfacPreconditioner(ctx, s.linear, s.head, w, s.head.L2)
+	return kfacPreconditioner(ctx, s.linear, s.head, w)
 }

@@ -64,7 +64,7 @@ func TestKFACPreconditioner(t *testing.T) {
 			t.Fatal(err)
 		}
 		hs := &autodiff.SoftmaxHead{Features: x, Labels: make([]int64, n), K: k, D: d, L2: mu, Position: h.at}
-		precond, err := kfacPreconditioner(context.Background(), h, hs, w, mu)
+		precond, err := kfacPreconditioner(context.Background(), h, hs, w)
 		if err != nil {
 			t.Fatal(err)
 		}

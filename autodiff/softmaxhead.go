@@ -151,7 +151,7 @@ func (h *SoftmaxHead) HVP(ctx context.Context, w []float64, idx []int, v, dst []
 func (h *SoftmaxHead) Probabilities(ctx context.Context, w []float64) ([]float32, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.probs != nil && slices.Equal(h.at, w) {
+	if h.probs != nil && sameBits(h.at, w) {
 		return h.probs, nil
 	}
 	probs := make([]float32, len(h.Labels)*h.K)

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/lethe-ml/lethe/bench/runlog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lethe-ml/lethe/bench/runlog"
 )
 
 // Run is the record of one timed run.

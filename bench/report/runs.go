@@ -4,12 +4,13 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"github.com/lethe-ml/lethe/bench/runlog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/lethe-ml/lethe/bench/runlog"
 )
 
 // run is one timed process, a line of bench/alternate's runs.jsonl.
