@@ -60,13 +60,14 @@ type cgRule struct {
 // restarting and without an HVP of its own: the λ in use is always the one
 // the latest Ritz values give, which keeps T_k + λI positive definite (CG's
 // negative curvature cannot occur). The iteration stops when the recurrence
-// residual meets the rule; the residual is then measured with one explicit
-// HVP, and if rounding made the two disagree the process continues. The
-// basis (up to maxIter vectors of Dim()) is kept in memory.
+// residual meets the rule; the residual is then measured from the full-data
+// products the run made (krylov.productsResidual: no further HVP), and if
+// rounding made the two disagree the process continues. The basis (up to
+// maxIter vectors of Dim()) is kept in memory.
 //
-// It returns the iterate, the λ it solved for, the stats (Residual measured
-// explicitly) and the Ritz range, with a *NotConvergedError (the iterate is
-// still returned) when it stops short of the rule.
+// It returns the iterate, the λ it solved for, the stats (Residual measured,
+// not the recurrence's) and the Ritz range, with a *NotConvergedError (the
+// iterate is still returned) when it stops short of the rule.
 func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule cgRule) ([]float64, float64, SolveStats, KrylovSpectrum, error) {
 	tol, maxIter := (&CG{Tol: rule.tol, MaxIter: rule.maxIter}).defaults()
 	n := len(g)
@@ -126,9 +127,7 @@ func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule
 			for i, qi := range kr.basis {
 				floats.AddScaled(u, y[i], qi)
 			}
-			if err := finishStats(ctx, &st, p, u, g, &c); err != nil {
-				return nil, 0, st, spec, err
-			}
+			setResidual(&st, kr.productsResidual(y, r, p.Lambda, u, g), g, &c)
 			want := target(Norm(u))
 			if st.Residual <= want {
 				return u, p.Lambda, st, spec, nil

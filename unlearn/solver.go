@@ -86,18 +86,23 @@ func residual(ctx context.Context, p Problem, u, g []float64, c *counter) (float
 	return Norm(au), nil
 }
 
-// finishStats fills the residual fields.
+// finishStats measures ρ with one full-data HVP and fills the residual fields.
 func finishStats(ctx context.Context, st *SolveStats, p Problem, u, g []float64, c *counter) error {
 	rho, err := residual(ctx, p, u, g, c)
 	if err != nil {
 		return err
 	}
+	setResidual(st, rho, g, c)
+	return nil
+}
+
+// setResidual fills the residual fields from a measured ρ.
+func setResidual(st *SolveStats, rho float64, g []float64, c *counter) {
 	st.Residual = rho
 	if gn := Norm(g); gn > 0 {
 		st.RelResidual = rho / gn
 	}
 	st.HVPs, st.SampleHVPs = c.calls, c.samples
-	return nil
 }
 
 var (

@@ -382,7 +382,8 @@ func TestLanczosCG(t *testing.T) {
 				if spec.Lowest < lmin-1e-12 || spec.Highest > lmax+1e-12 || !(lambda+spec.Lowest > 0) {
 					t.Errorf("Ritz range [%v, %v] outside [%v, %v] or not positive with λ", spec.Lowest, spec.Highest, lmin, lmax)
 				}
-				if spec.Dim != st.Iterations || spec.Samples != c.p.Obj.Len() || st.Method != methodLanczosCG {
+				// One HVP per iteration: the residual comes from their products.
+				if spec.Dim != st.Iterations || st.HVPs != st.Iterations || spec.Samples != c.p.Obj.Len() || st.Method != methodLanczosCG {
 					t.Errorf("spec %+v, stats %+v", spec, st)
 				}
 				// The reported residual is the true one (dense), up to rounding.

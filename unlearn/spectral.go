@@ -216,9 +216,16 @@ func LanczosExtremes(ctx context.Context, obj Objective, w []float64, opts Spect
 
 // krylov is the state of a Lanczos run: the basis q_1..q_k and the tridiagonal
 // T_k (diagonal alpha, off-diagonal beta). Tests inspect it.
+//
+// With full reorthogonalization it also keeps every coefficient the
+// orthogonalization took out: op(q_j) = Σ_{i≤j} coef[j][i]·q_i + r_j, where
+// r_j = β_j·q_{j+1} is the vector extend returned (to rounding in float64:
+// the identity does not assume the basis orthogonal). So the products the
+// run made are known exactly without keeping them (see productsResidual).
 type krylov struct {
 	basis       [][]float64
 	alpha, beta []float64
+	coef        [][]float64
 }
 
 // extend appends the unit vector q to the basis, applies op to it and
@@ -240,16 +247,23 @@ func (kr *krylov) extend(op linop, q []float64, reorth Reorthogonalization, good
 	if j > 0 {
 		floats.AddScaled(r, -kr.beta[j-1], kr.basis[j-1])
 	}
+	var coef []float64
 	switch reorth {
 	case FullReorthogonalization:
+		coef = make([]float64, j+1)
 		for pass := 0; pass < 2; pass++ {
 			for i, qi := range kr.basis {
 				h := floats.Dot(qi, r)
 				floats.AddScaled(r, -h, qi)
+				coef[i] += h
 				if i == j {
 					a += h
 				}
 			}
+		}
+		coef[j] = a
+		if j > 0 {
+			coef[j-1] += kr.beta[j-1]
 		}
 	case SelectiveReorthogonalization:
 		// Local reorthogonalization against the last two vectors, plus the
@@ -274,6 +288,9 @@ func (kr *krylov) extend(op linop, q []float64, reorth Reorthogonalization, good
 		return nil, 0, errors.New("non-finite Hessian-vector product")
 	}
 	kr.alpha = append(kr.alpha, a)
+	if coef != nil {
+		kr.coef = append(kr.coef, coef)
+	}
 	return r, Norm(r), nil
 }
 
@@ -465,4 +482,33 @@ func selectiveOrth(basis [][]float64, alpha, beta, vals, last []float64, b float
 		floats.AddScaled(r, -floats.Dot(y, r), y)
 	}
 	return r, Norm(r)
+}
+
+// productsResidual returns ‖(H + λI)u − g‖ for u = Σ y_i·q_i, the iterate of
+// a run with full reorthogonalization whose last extend returned r, from the
+// products the run already made: (H + λI)u = Σ_j y_j·op(q_j) + λu, and each
+// op(q_j) is a combination of the basis and r (see krylov). It costs k + 3
+// vector updates instead of an HVP and is the residual of the full-data
+// products the solve computed, exact to float64 rounding; it differs from a
+// separate HVP of u only by the rounding inside the products.
+func (kr *krylov) productsResidual(y, r []float64, lambda float64, u, g []float64) float64 {
+	k := len(y)
+	if len(kr.coef) != k || len(kr.basis) != k {
+		panic("unlearn: productsResidual needs a fully reorthogonalized run of len(y) steps")
+	}
+	z := make([]float64, k)
+	for j, c := range kr.coef {
+		floats.AddScaled(z[:len(c)], y[j], c)
+		if j+1 < k {
+			z[j+1] += y[j] * kr.beta[j]
+		}
+	}
+	res := make([]float64, len(u))
+	for i, qi := range kr.basis {
+		floats.AddScaled(res, z[i], qi)
+	}
+	floats.AddScaled(res, y[k-1], r)
+	floats.AddScaled(res, lambda, u)
+	floats.Sub(res, g)
+	return Norm(res)
 }
