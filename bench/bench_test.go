@@ -108,11 +108,10 @@ func BenchmarkForward(b *testing.B) {
 			defer s.Close()
 			dims := append([]int64{batch}, toInt64(md.sample)...)
 			in := &onnxio.Tensor{Name: s.Inputs()[0].Name, Type: onnxio.Float, Dims: dims, Float32: d.x}
-			for b.Loop() {
-				if _, err := s.Run([]*onnxio.Tensor{in}); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loop(b, func() error {
+				_, err := s.Run([]*onnxio.Tensor{in})
+				return err
+			})
 		})
 	}
 }
@@ -135,11 +134,21 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// loop runs fn in b.Loop and reports, beside ns/op, the CPU time per call
-// (cpu-ns/op, summed over all threads). The machine is shared: wall time
-// includes waiting for the cores, CPU time mostly does not, so comparisons
-// between builds use both.
+// warmups is how many untimed calls precede a benchmark's timed ones, as
+// torch_bench.py warms up: the first calls of a session or program grow its
+// buffers, and a short sample (bench/run.sh takes several) would time them.
+const warmups = 3
+
+// loop runs fn warmups times, then in b.Loop, and reports, beside ns/op, the
+// CPU time per call (cpu-ns/op, summed over all threads). The machine is
+// shared: wall time includes waiting for the cores, CPU time mostly does
+// not, so comparisons between builds use both.
 func loop(b *testing.B, fn func() error) {
+	for range warmups {
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	start := cpuTime()
 	for b.Loop() {
 		if err := fn(); err != nil {

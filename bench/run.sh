@@ -28,8 +28,7 @@ if [[ $QUICK == 1 ]]; then
 	SIZES=${SIZES:-15000,30000}
 	WIDTHS=${WIDTHS:-32,64}
 	SECTIONS=${BENCH_SECTIONS:-prepare micro kernels lissa mlp cnn head scaling report}
-	BENCHTIME=0.3s
-	TORCH_REPEATS=5
+	SAMPLES=5
 	CNN_EPOCHS=1
 	RESULTS=$OUT/RESULTS.md
 	PLOT=$OUT/scaling.png
@@ -39,12 +38,15 @@ else
 	SIZES=${SIZES:-15000,30000,60000,120000}
 	WIDTHS=${WIDTHS:-32,64,128,256,512,1024}
 	SECTIONS=${BENCH_SECTIONS:-prepare micro kernels lissa mlp cnn head scaling reproduce report}
-	BENCHTIME=1s
-	TORCH_REPEATS=9
+	SAMPLES=9
 	CNN_EPOCHS=30
 	RESULTS=bench/RESULTS.md
 	PLOT=bench/scaling.png
 fi
+# Micro-benchmarks: each side takes SAMPLES timing samples of at least
+# SAMPLE_SECONDS per round and reports their median, so that a burst of host
+# load hits both sides' statistic alike.
+SAMPLE_SECONDS=0.1
 SCALING_EPOCHS=${SCALING_EPOCHS:-3}
 DATA=$OUT/data
 RUNS=$OUT/runs
@@ -76,6 +78,8 @@ go build -o bench/out/alternate ./bench/alternate
 	echo "threads=$THREADS"
 	echo "rounds=$ROUNDS"
 	echo "count=$COUNT"
+	echo "samples=$SAMPLES"
+	echo "sample_seconds=$SAMPLE_SECONDS"
 	echo "quick=$QUICK"
 	echo "sections=$SECTIONS"
 	echo "start=$(date -u +%FT%TZ)"
@@ -91,8 +95,8 @@ if want micro; then
 	log "forward, gradient, HVP: Go (lethe, onnxruntime) and PyTorch alternated, $ROUNDS rounds"
 	go test -tags openblas -c -o bench/out/bench.test ./bench
 	cat >"$OUT/plan_micro.txt" <<-EOF
-		micro/go env LETHE_BENCH_THREADS=$THREADS bench/out/bench.test -test.run '^\$' -test.bench '^Benchmark(Forward|GradHVP)\$' -test.benchtime $BENCHTIME -test.count 1
-		micro/torch $PY bench/torch_bench.py --threads $THREADS --sections forward,grad --repeats $TORCH_REPEATS
+		micro/go env LETHE_BENCH_THREADS=$THREADS bench/out/bench.test -test.run '^\$' -test.bench '^Benchmark(Forward|GradHVP)\$' -test.benchtime ${SAMPLE_SECONDS}s -test.count $SAMPLES
+		micro/torch $PY bench/torch_bench.py --threads $THREADS --sections forward,grad --repeats $SAMPLES --min-sample $SAMPLE_SECONDS
 	EOF
 	alternate micro "$OUT/plan_micro.txt"
 fi

@@ -93,10 +93,11 @@ func (r *report) microSection() error {
 		return err
 	}
 	r.printf("\n## Forward, gradient and HVP, float32 (engine against onnxruntime and PyTorch)\n\n")
-	r.printf("Each round runs the Go benchmarks once (`testing.B`, lethe's engine and onnxruntime in one process,\n")
-	r.printf("random batches) and then torch_bench.py (`--sections forward,grad`: median per call over its repeats\n")
-	r.printf("after warm-up, real MNIST/Fashion-MNIST batches), or the other way round. Each side's value in a round\n")
-	r.printf("is its time per call; the table gives the median (min) over the %d rounds and the per-round ratios;\n", len(rounds))
+	r.printf("Each round runs the Go benchmarks (`testing.B`, lethe's engine and onnxruntime in one process,\n")
+	r.printf("random batches) and then torch_bench.py (`--sections forward,grad`, after warm-up, real\n")
+	r.printf("MNIST/Fashion-MNIST batches), or the other way round. Both sides take the same number of timing\n")
+	r.printf("samples of at least %s s each (%s, `-test.count` and `--repeats`); each side's value in a round is the\n", r.meta["sample_seconds"], r.meta["samples"])
+	r.printf("median time per call over its samples. The table gives the median (min) over the %d rounds and the per-round ratios;\n", len(rounds))
 	r.printf("%s.\n\n", loadRange(g))
 	r.printf("| model, batch 1024 | lethe | onnxruntime | PyTorch | lethe ÷ onnxruntime | per round | lethe ÷ PyTorch | per round |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, m := range []struct{ name, py string }{{"mlp", "mnist_mlp_b1024"}, {"cnn", "fashion_cnn_b1024"}} {
