@@ -8,7 +8,7 @@ package autodiff
 
 // maxPoolArg writes each window's maximum and its argmax (the first index
 // of the largest element) from the plan's index lists.
-func maxPoolArg[T Float](y []T, arg []int, x []T, p *poolPlan) {
+func maxPoolArg[T Float](y []T, arg []int32, x []T, p *poolPlan) {
 	op, ip := p.outPlane(), p.inPlane()
 	for pl := 0; pl < p.planes(); pl++ {
 		base := pl * ip
@@ -20,7 +20,7 @@ func maxPoolArg[T Float](y []T, arg []int, x []T, p *poolPlan) {
 				continue
 			}
 			best, at := windowMax(xs, win)
-			y[pl*op+o], arg[pl*op+o] = best, base+at
+			y[pl*op+o], arg[pl*op+o] = best, int32(base+at)
 		}
 	}
 }
@@ -95,7 +95,7 @@ func maxPool2x2[T Float](y []T, x []T, g window, planes int) {
 // max propagates NaN). It scans each window backwards so that the first
 // match wins without a data-dependent branch (the compiler emits
 // conditional moves).
-func maxPoolRecoverInside[T Float](arg []int, x, y []T, g window, planes int) {
+func maxPoolRecoverInside[T Float](arg []int32, x, y []T, g window, planes int) {
 	rel := g.offsets()
 	ip, op := g.h*g.w, g.oh*g.ow
 	for pl := 0; pl < planes; pl++ {
@@ -119,7 +119,7 @@ func maxPoolRecoverInside[T Float](arg []int, x, y []T, g window, planes int) {
 						}
 					}
 				}
-				arg[o] = pl*ip + at + a
+				arg[o] = int32(pl*ip + at + a)
 			}
 		}
 	}
@@ -127,7 +127,7 @@ func maxPoolRecoverInside[T Float](arg []int, x, y []T, g window, planes int) {
 
 // maxPool2x2Arg is maxPool2x2 with the argmax of maxPoolRecoverInside, in
 // one pass.
-func maxPool2x2Arg[T Float](y []T, arg []int, x []T, g window, planes int) {
+func maxPool2x2Arg[T Float](y []T, arg []int32, x []T, g window, planes int) {
 	w, sw, ow := g.w, g.sw, g.ow
 	ip, op := g.h*w, g.oh*ow
 	for pl := 0; pl < planes; pl++ {
@@ -158,7 +158,7 @@ func maxPool2x2Arg[T Float](y []T, arg []int, x []T, g window, planes int) {
 				if m != m { // max propagated a NaN: route to the first NaN
 					a = firstNaN2x2(v0, v1, v2, w)
 				}
-				ys[ox], as[ox] = m, base+i+a
+				ys[ox], as[ox] = m, int32(base+i+a)
 			}
 		}
 	}

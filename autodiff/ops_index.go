@@ -144,7 +144,7 @@ func (k *indexKernel[T]) backward(c *ctx[T], in, out, gout []*value[T], need []b
 	return res, nil
 }
 
-func gatherInto[E any](dst, src []E, m []int, fill E) {
+func gatherInto[E any, I ~int | ~int32](dst, src []E, m []I, fill E) {
 	for o, i := range m {
 		if i >= 0 {
 			dst[o] = src[i]
@@ -154,7 +154,7 @@ func gatherInto[E any](dst, src []E, m []int, fill E) {
 	}
 }
 
-func scatterAdd[T Float](dst, src []T, m []int) {
+func scatterAdd[T Float, I ~int | ~int32](dst, src []T, m []I) {
 	for o, i := range m {
 		if i >= 0 {
 			dst[i] += src[o]

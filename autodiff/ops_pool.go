@@ -171,8 +171,8 @@ func (p *poolPlan) outPlane() int {
 // maxPoolState extends the plan with the last forward pass's argmax.
 type maxPoolState struct {
 	*poolPlan
-	arg    []int // absolute input offset per output element, −1 if none
-	argSet bool  // arg belongs to the last forward pass
+	arg    []int32 // absolute input offset per output element, −1 if none
+	argSet bool    // arg belongs to the last forward pass
 }
 
 func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], error) {
@@ -194,8 +194,11 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 		st = &maxPoolState{poolPlan: p}
 	}
 	y := floatVal(c.alloc(p.out), nil)
+	if len(x.f.Data) > math.MaxInt32 {
+		return nil, fmt.Errorf("input of %d elements: MaxPool indexes at most %d", len(x.f.Data), math.MaxInt32)
+	}
 	if cap(st.arg) < len(y.f.Data) {
-		st.arg = make([]int, len(y.f.Data))
+		st.arg = make([]int32, len(y.f.Data))
 	}
 	st.arg = st.arg[:len(y.f.Data)]
 	tangent := c.tangent() && x.dot != nil
@@ -233,7 +236,7 @@ func (k *maxPoolKernel[T]) indexOutput(st *maxPoolState) *Tensor[int64] {
 	for o, a := range st.arg {
 		v := int64(a)
 		if k.columnMajor && a >= 0 {
-			plane, off := a/ip, a%ip
+			plane, off := int(a)/ip, int(a)%ip
 			v = int64(plane*ip + (off%g.w)*g.h + off/g.w)
 		}
 		t.Data[o] = v
