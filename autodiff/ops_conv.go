@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/lethe-ml/lethe/internal/simd"
 )
 
 // Conv (1-D and 2-D, with strides, padding, dilations and groups) is
@@ -391,29 +393,32 @@ func (k *convKernel[T]) store(d convDims, y, mask, src, b []T, s0, nb, g int) {
 // biasRelu sets dst[i] = src[i] + b where the Relu passes and 0 elsewhere:
 // where mask[i] > 0, or with mask nil (the primal) where src[i] + b > 0, in
 // one pass. Like reluMask it selects on bit patterns, so that the comparison
-// compiles to a conditional move.
+// compiles to a conditional move; float32 runs 8 lanes at a time where the
+// CPU has AVX2 (internal/simd), with the same results bit for bit.
 func biasRelu[T Float](dst, src, mask []T, b T) {
 	switch src := any(src).(type) {
 	case []float32:
 		d, bv := any(dst).([]float32)[:len(src)], float32(b)
 		if mask == nil {
-			for i, v := range src {
+			done := simd.ReluAdd(d, src, bv)
+			for i, v := range src[done:] {
 				v += bv
 				u := math.Float32bits(v)
 				if !(v > 0) {
 					u = 0
 				}
-				d[i] = math.Float32frombits(u)
+				d[done+i] = math.Float32frombits(u)
 			}
 			return
 		}
 		m := any(mask).([]float32)[:len(src)]
-		for i, v := range src {
+		done := simd.MaskAdd(d, m, src, bv)
+		for i, v := range src[done:] {
 			u := math.Float32bits(v + bv)
-			if !(m[i] > 0) {
+			if !(m[done+i] > 0) {
 				u = 0
 			}
-			d[i] = math.Float32frombits(u)
+			d[done+i] = math.Float32frombits(u)
 		}
 	case []float64:
 		d, bv := any(dst).([]float64)[:len(src)], float64(b)

@@ -3,6 +3,8 @@ package autodiff
 import (
 	"fmt"
 	"math"
+
+	"github.com/lethe-ml/lethe/internal/simd"
 )
 
 // Elementwise unary ops y = f(x). Each is given by f and its first and second
@@ -390,17 +392,19 @@ func init() {
 // reluMask sets dst[i] = src[i] where x[i] > 0 and 0 elsewhere. The select
 // works on the bit patterns so that the compiler emits a conditional move:
 // with the branch, random signs cost a misprediction every other element
-// (ten times slower).
+// (ten times slower). float32 runs 8 lanes at a time where the CPU has AVX2
+// (internal/simd), with the same results bit for bit.
 func reluMask[T Float](dst, x, src []T) {
 	switch x := any(x).(type) {
 	case []float32:
 		d, s := any(dst).([]float32)[:len(x)], any(src).([]float32)[:len(x)]
-		for i, v := range x {
-			b := math.Float32bits(s[i])
+		done := simd.MaskCopy(d, x, s)
+		for i, v := range x[done:] {
+			b := math.Float32bits(s[done+i])
 			if !(v > 0) {
 				b = 0
 			}
-			d[i] = math.Float32frombits(b)
+			d[done+i] = math.Float32frombits(b)
 		}
 	case []float64:
 		d, s := any(dst).([]float64)[:len(x)], any(src).([]float64)[:len(x)]
