@@ -1,11 +1,5 @@
 package simd
 
-import "golang.org/x/sys/cpu"
-
-// AVX2 says whether the functions use the AVX2 loops of relu_amd64.s. Tests
-// turn it off to compare against the callers' Go loops.
-var AVX2 = cpu.X86.HasAVX2
-
 //go:noescape
 func reluAddAVX2(dst, src *float32, n int, b float32)
 

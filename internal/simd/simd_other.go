@@ -13,3 +13,14 @@ func MaskAdd(dst, mask, src []float32, b float32) int { return 0 }
 
 // MaskCopy does nothing off amd64 (see the amd64 version).
 func MaskCopy(dst, mask, src []float32) int { return 0 }
+
+// Pool2x2 describes 2×2 max-pooling (see the amd64 version).
+type Pool2x2 struct {
+	Planes, IP, OH, OW, W, RowStep int
+}
+
+// MaxPool2x2 does nothing off amd64 (see the amd64 version).
+func MaxPool2x2(y, x []float32, p Pool2x2) bool { return false }
+
+// MaxPool2x2Arg does nothing off amd64 (see the amd64 version).
+func MaxPool2x2Arg(y []float32, arg []int32, x []float32, p Pool2x2) bool { return false }
