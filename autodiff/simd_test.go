@@ -56,7 +56,7 @@ func withAndWithoutAVX2(t *testing.T, fn func()) {
 }
 
 // TestReluVectorized checks that the AVX2 loops of the float32 Relu
-// selections give the Go loops' results bit for bit, on every length up to
+// selections and of addTo give the Go loops' results bit for bit, on every length up to
 // 70 (the vector body, its 16- and 8-lane steps and the scalar tail) and on
 // the special values; in place too.
 func TestReluVectorized(t *testing.T) {
@@ -95,6 +95,11 @@ func TestReluVectorized(t *testing.T) {
 				"reluMask": func() []float32 {
 					d := make([]float32, n)
 					reluMask(d, mask, src)
+					return d
+				},
+				"addTo": func() []float32 {
+					d := append([]float32(nil), mask...)
+					addTo(d, src)
 					return d
 				},
 				"reluMask/in place": func() []float32 {

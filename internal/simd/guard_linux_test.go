@@ -37,6 +37,7 @@ func TestNoReadPastEnd(t *testing.T) {
 		ReluAdd(dst, src, 0.5)
 		MaskAdd(dst, mask, src, 0.5)
 		MaskCopy(dst, mask, src)
+		Add(dst, src)
 	}
 	for w := 2; w <= 33; w++ {
 		for _, h := range []int{2, 3, 4} {
