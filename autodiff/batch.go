@@ -101,28 +101,16 @@ func sumParamAdjoints[T Float](dst []float64, runs []*run[T], tangent bool) {
 			clear(d)
 		case len(rest) > 0 && rest[0].paramAdjoint(ps, tangent) != nil:
 			// The first two in one sweep (the common two-thread case).
-			b := rest[0].paramAdjoint(ps, tangent)[:len(d)]
-			for j, v := range a[:len(d)] {
-				d[j] = float64(v) + float64(b[j])
-			}
+			widenSum(d, a, rest[0].paramAdjoint(ps, tangent))
 			rest = rest[1:]
 		default:
-			for j, v := range a[:len(d)] {
-				d[j] = float64(v)
-			}
+			widen(d, a)
 		}
 		for _, r := range rest {
 			if src := r.paramAdjoint(ps, tangent); src != nil {
 				addWide(d, src)
 			}
 		}
-	}
-}
-
-// addWide adds src into dst in float64.
-func addWide[T Float](dst []float64, src []T) {
-	for j, v := range src[:len(dst)] {
-		dst[j] += float64(v)
 	}
 }
 
@@ -146,9 +134,7 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 		defer c.tangents.Put(buf)
 		tangents = *buf
 		for i, ps := range c.p.params {
-			for j, v := range job.v[ps.offset : ps.offset+ps.size] {
-				tangents[i].Data[j] = T(v)
-			}
+			narrow(tangents[i].Data, job.v[ps.offset:ps.offset+ps.size])
 		}
 	}
 	ss := numel(sample)

@@ -230,10 +230,7 @@ func (c *compiled[T]) putRun(r *run[T]) {
 
 func (c *compiled[T]) setParams(w []float64) {
 	for i, ps := range c.p.params {
-		dst := c.p.values[i].Data
-		for j, v := range w[ps.offset : ps.offset+ps.size] {
-			dst[j] = T(v)
-		}
+		narrow(c.p.values[i].Data, w[ps.offset:ps.offset+ps.size])
 	}
 }
 

@@ -159,3 +159,49 @@ func TestMaxPoolVectorized(t *testing.T) {
 		}
 	}
 }
+
+// TestWidenVectorized checks the AVX2 conversions between float32 passes
+// and float64 buffers against the Go loops, bit for bit, on every length up
+// to 40 and the special values (float64 NaNs with payloads and values that
+// round to float32 subnormals, zero or infinity among them).
+func TestWidenVectorized(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for n := 0; n <= 40; n++ {
+		a, b := fillSpecial(rng, n, false), fillSpecial(rng, n, true)
+		w := make([]float64, n)
+		for i := range w {
+			switch rng.IntN(4) {
+			case 0:
+				w[i] = []float64{math.Float64frombits(0x7ff8000000000123), math.Float64frombits(0xfff0000000000456), 1e-40, -1e-46, 3.5e38, 1e300, math.Copysign(0, -1)}[rng.IntN(7)]
+			default:
+				w[i] = rng.NormFloat64()
+			}
+		}
+		var out [2][4][]float64
+		var narrowed [2][]float32
+		run := 0
+		withAndWithoutAVX2(t, func() {
+			o := &out[run]
+			for k := range o {
+				o[k] = make([]float64, n)
+			}
+			widen(o[0], a)
+			widenSum(o[1], a, b)
+			copy(o[2], w)
+			addWide(o[2], b)
+			narrowed[run] = make([]float32, n)
+			narrow(narrowed[run], w)
+			run++
+		})
+		for k, name := range []string{"widen", "widenSum", "addWide"} {
+			for i := range out[0][k] {
+				if math.Float64bits(out[0][k][i]) != math.Float64bits(out[1][k][i]) {
+					t.Fatalf("%s, n = %d: element %d is %#x with AVX2 and %#x in Go", name, n, i, math.Float64bits(out[0][k][i]), math.Float64bits(out[1][k][i]))
+				}
+			}
+		}
+		if i := firstBitDiff(narrowed[0], narrowed[1]); i >= 0 {
+			t.Fatalf("narrow, n = %d: element %d is %#x with AVX2 and %#x in Go", n, i, math.Float32bits(narrowed[0][i]), math.Float32bits(narrowed[1][i]))
+		}
+	}
+}

@@ -38,6 +38,11 @@ func TestNoReadPastEnd(t *testing.T) {
 		MaskAdd(dst, mask, src, 0.5)
 		MaskCopy(dst, mask, src)
 		Add(dst, src)
+		wide := make([]float64, n)
+		Widen(wide, src)
+		WidenSum(wide, src, mask)
+		AddWide(wide, src)
+		Narrow(dst, unsafe.Slice((*float64)(unsafe.Pointer(&guarded(t, 2*n)[0])), n))
 	}
 	for w := 2; w <= 33; w++ {
 		for _, h := range []int{2, 3, 4} {

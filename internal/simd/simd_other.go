@@ -27,3 +27,15 @@ func MaxPool2x2Arg(y []float32, arg []int32, x []float32, p Pool2x2) bool { retu
 
 // Add does nothing off amd64 (see the amd64 version).
 func Add(dst, src []float32) int { return 0 }
+
+// Narrow does nothing off amd64 (see the amd64 version).
+func Narrow(dst []float32, src []float64) int { return 0 }
+
+// Widen does nothing off amd64 (see the amd64 version).
+func Widen(dst []float64, src []float32) int { return 0 }
+
+// WidenSum does nothing off amd64 (see the amd64 version).
+func WidenSum(dst []float64, a, b []float32) int { return 0 }
+
+// AddWide does nothing off amd64 (see the amd64 version).
+func AddWide(dst []float64, src []float32) int { return 0 }
