@@ -1,10 +1,7 @@
 package simd
 
 //go:noescape
-func maxPool2x2AVX2(y, x *float32, planes, ip, oh, ow, w, rowStep int)
-
-//go:noescape
-func maxPool2x2ArgAVX2(y *float32, arg *int32, x *float32, planes, ip, oh, ow, w, rowStep int)
+func maxPool2x2AVX2(y *float32, arg *int32, x *float32, planes, ip, oh, ow, w, rowStep int)
 
 // Pool2x2 describes 2×2 max-pooling with horizontal stride 2 over planes
 // of IP elements each: output row oy (of OH, OW outputs each) takes its
@@ -35,7 +32,7 @@ func MaxPool2x2(y, x []float32, p Pool2x2) bool {
 	if p.Planes*p.OH*p.OW == 0 {
 		return true
 	}
-	maxPool2x2AVX2(&y[0], &x[0], p.Planes, p.IP, p.OH, p.OW, p.W, p.RowStep)
+	maxPool2x2AVX2(&y[0], nil, &x[0], p.Planes, p.IP, p.OH, p.OW, p.W, p.RowStep)
 	return true
 }
 
@@ -51,6 +48,6 @@ func MaxPool2x2Arg(y []float32, arg []int32, x []float32, p Pool2x2) bool {
 	if p.Planes*p.OH*p.OW == 0 {
 		return true
 	}
-	maxPool2x2ArgAVX2(&y[0], &arg[0], &x[0], p.Planes, p.IP, p.OH, p.OW, p.W, p.RowStep)
+	maxPool2x2AVX2(&y[0], &arg[0], &x[0], p.Planes, p.IP, p.OH, p.OW, p.W, p.RowStep)
 	return true
 }

@@ -104,35 +104,49 @@ GLOBL lanes<>(SB), RODATA|NOPTR, $128
 	VMASKMOVPS (DX), Y8, Y2     \
 	VMASKMOVPS 32(DX), Y9, Y3
 
-// The functions walk planes × oh row pairs: plane p starts at element p·ip
-// of x, output row oy's top row at oy·rowStep in its plane and its bottom
-// row w further; the outputs (ow per row) are contiguous. R10 is the end of
-// the planes, R14 the current plane's start and R13 the top row's offset, in
-// elements; R12 counts the rows left in the plane.
-
-// func maxPool2x2AVX2(y, x *float32, planes, ip, oh, ow, w, rowStep int)
-TEXT ·maxPool2x2AVX2(SB), NOSPLIT, $0-64
-	MOVQ     y+0(FP), DI
-	MOVQ     x+8(FP), R11
-	MOVQ     planes+16(FP), R10
-	IMULQ    ip+24(FP), R10
-	XORQ     R14, R14
-	VPCMPEQD Y15, Y15, Y15
-	VPSLLD   $31, Y15, Y15 // sign bits
+// maxPool2x2AVX2 walks planes × oh row pairs: plane p starts at element
+// p·ip of x, output row oy's top row at oy·rowStep in its plane and its
+// bottom row w further; the outputs (ow per row) are contiguous in y and, if
+// arg is not nil, in arg, which gets the offset in x of each maximum's first
+// match in its window: the top row's offset + 2k + (0, 1, w or w + 1).
+//
+// R10 is the end of the planes, R14 the current plane's start and R13 the
+// top row's offset, in elements; R12 counts the rows left in the plane.
+//
+// func maxPool2x2AVX2(y *float32, arg *int32, x *float32, planes, ip, oh, ow, w, rowStep int)
+TEXT ·maxPool2x2AVX2(SB), NOSPLIT, $0-72
+	MOVQ         y+0(FP), DI
+	MOVQ         arg+8(FP), BX
+	MOVQ         x+16(FP), R11
+	MOVQ         planes+24(FP), R10
+	IMULQ        ip+32(FP), R10
+	XORQ         R14, R14
+	VPCMPEQD     Y15, Y15, Y15
+	VPSLLD       $31, Y15, Y15 // sign bits
+	VPCMPEQD     Y12, Y12, Y12
+	VPSRLD       $31, Y12, Y12 // 1
+	VPSLLD       $4, Y12, Y10  // 16
+	MOVQ         w+56(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14      // w
+	VPADDD       Y12, Y14, Y13 // w + 1
 
 plane:
 	CMPQ R14, R10
 	JGE  done
 	MOVQ R14, R13
-	MOVQ oh+32(FP), R12
+	MOVQ oh+40(FP), R12
 
 row:
-	CMPQ R12, $0
-	JEQ  nextplane
-	LEAQ (R11)(R13*4), SI
-	MOVQ w+48(FP), AX
-	LEAQ (SI)(AX*4), DX
-	MOVQ ow+40(FP), CX
+	CMPQ         R12, $0
+	JEQ          nextplane
+	LEAQ         (R11)(R13*4), SI
+	MOVQ         w+56(FP), AX
+	LEAQ         (SI)(AX*4), DX
+	MOVQ         ow+48(FP), CX
+	VMOVD        R13, X11
+	VPBROADCASTD X11, Y11
+	VPADDD       iota2<>(SB), Y11, Y11 // top row's offset + 2k
 
 loop:
 	CMPQ    CX, $8
@@ -143,6 +157,16 @@ loop:
 	VMOVUPS 32(DX), Y3
 	SPLIT
 	MAX4
+	TESTQ   BX, BX
+	JZ      store
+	ARG
+	VPERMPD $0xd8, Y1, Y1
+	VPADDD  Y11, Y1, Y1
+	VMOVDQU Y1, (BX)
+	VPADDD  Y10, Y11, Y11
+	ADDQ    $32, BX
+
+store:
 	VPERMPD $0xd8, Y0, Y0
 	VMOVUPS Y0, (DI)
 	ADDQ    $64, SI
@@ -157,110 +181,29 @@ tail:
 	MASKED_LOAD
 	SPLIT
 	MAX4
-	VPERMPD    $0xd8, Y0, Y0
 	VMOVDQU    (R9), Y9
+	TESTQ      BX, BX
+	JZ         tailstore
+	ARG
+	VPERMPD    $0xd8, Y1, Y1
+	VPADDD     Y11, Y1, Y1
+	VPMASKMOVD Y1, Y9, (BX)
+	LEAQ       (BX)(CX*4), BX
+
+tailstore:
+	VPERMPD    $0xd8, Y0, Y0
 	VMASKMOVPS Y0, Y9, (DI)
 	LEAQ       (DI)(CX*4), DI
 
 nextrow:
-	ADDQ rowStep+56(FP), R13
+	ADDQ rowStep+64(FP), R13
 	DECQ R12
 	JMP  row
 
 nextplane:
-	ADDQ ip+24(FP), R14
+	ADDQ ip+32(FP), R14
 	JMP  plane
 
 done:
-	VZEROUPPER
-	RET
-
-// func maxPool2x2ArgAVX2(y *float32, arg *int32, x *float32, planes, ip, oh, ow, w, rowStep int)
-//
-// Also writes arg[k] = the offset in x of the maximum's first match in its
-// window: the top row's offset + 2k + (0, 1, w or w + 1).
-TEXT ·maxPool2x2ArgAVX2(SB), NOSPLIT, $0-72
-	MOVQ     y+0(FP), DI
-	MOVQ     arg+8(FP), BX
-	MOVQ     x+16(FP), R11
-	MOVQ     planes+24(FP), R10
-	IMULQ    ip+32(FP), R10
-	XORQ     R14, R14
-	VPCMPEQD Y15, Y15, Y15
-	VPSLLD   $31, Y15, Y15 // sign bits
-	VPCMPEQD Y12, Y12, Y12
-	VPSRLD   $31, Y12, Y12 // 1
-	VPSLLD   $4, Y12, Y10  // 16
-	MOVQ     w+56(FP), AX
-	VMOVD    AX, X14
-	VPBROADCASTD X14, Y14  // w
-	VPADDD   Y12, Y14, Y13 // w + 1
-
-aplane:
-	CMPQ R14, R10
-	JGE  adone
-	MOVQ R14, R13
-	MOVQ oh+40(FP), R12
-
-arow:
-	CMPQ         R12, $0
-	JEQ          anextplane
-	LEAQ         (R11)(R13*4), SI
-	MOVQ         w+56(FP), AX
-	LEAQ         (SI)(AX*4), DX
-	MOVQ         ow+48(FP), CX
-	VMOVD        R13, X11
-	VPBROADCASTD X11, Y11
-	VPADDD       iota2<>(SB), Y11, Y11 // top row's offset + 2k
-
-aloop:
-	CMPQ    CX, $8
-	JLT     atail
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS (DX), Y2
-	VMOVUPS 32(DX), Y3
-	SPLIT
-	MAX4
-	ARG
-	VPERMPD $0xd8, Y0, Y0
-	VPERMPD $0xd8, Y1, Y1
-	VPADDD  Y11, Y1, Y1
-	VMOVUPS Y0, (DI)
-	VMOVDQU Y1, (BX)
-	VPADDD  Y10, Y11, Y11
-	ADDQ    $64, SI
-	ADDQ    $64, DX
-	ADDQ    $32, DI
-	ADDQ    $32, BX
-	SUBQ    $8, CX
-	JMP     aloop
-
-atail:
-	CMPQ       CX, $0
-	JEQ        anextrow
-	MASKED_LOAD
-	SPLIT
-	MAX4
-	ARG
-	VPERMPD    $0xd8, Y0, Y0
-	VPERMPD    $0xd8, Y1, Y1
-	VPADDD     Y11, Y1, Y1
-	VMOVDQU    (R9), Y9
-	VMASKMOVPS Y0, Y9, (DI)
-	VPMASKMOVD Y1, Y9, (BX)
-	LEAQ       (DI)(CX*4), DI
-	LEAQ       (BX)(CX*4), BX
-
-anextrow:
-	ADDQ rowStep+64(FP), R13
-	DECQ R12
-	JMP  arow
-
-anextplane:
-	ADDQ ip+32(FP), R14
-	JMP  aplane
-
-adone:
 	VZEROUPPER
 	RET
