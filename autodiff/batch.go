@@ -94,14 +94,17 @@ func (r *run[T]) paramAdjoint(ps paramSlot, tangent bool) []T {
 func sumParamAdjoints[T Float](dst []float64, runs []*run[T], tangent bool) {
 	for _, ps := range runs[0].p.params {
 		d := dst[ps.offset : ps.offset+ps.size]
-		a := runs[0].paramAdjoint(ps, tangent)
-		rest := runs[1:]
+		a, rest := runs[0].paramAdjoint(ps, tangent), runs[1:]
+		var b []T
+		if len(rest) > 0 {
+			b = rest[0].paramAdjoint(ps, tangent)
+		}
 		switch {
 		case a == nil:
 			clear(d)
-		case len(rest) > 0 && rest[0].paramAdjoint(ps, tangent) != nil:
+		case b != nil:
 			// The first two in one sweep (the common two-thread case).
-			widenSum(d, a, rest[0].paramAdjoint(ps, tangent))
+			widenSum(d, a, b)
 			rest = rest[1:]
 		default:
 			widen(d, a)

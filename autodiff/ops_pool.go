@@ -193,10 +193,10 @@ func (k *maxPoolKernel[T]) forward(c *ctx[T], in []*value[T]) ([]*value[T], erro
 		}
 		st = &maxPoolState{poolPlan: p}
 	}
-	y := floatVal(c.alloc(p.out), nil)
 	if len(x.f.Data) > math.MaxInt32 {
 		return nil, fmt.Errorf("input of %d elements: MaxPool indexes at most %d", len(x.f.Data), math.MaxInt32)
 	}
+	y := floatVal(c.alloc(p.out), nil)
 	if cap(st.arg) < len(y.f.Data) {
 		st.arg = make([]int32, len(y.f.Data))
 	}
