@@ -35,6 +35,18 @@ type KrylovSpectrum struct {
 	Samples int
 }
 
+// lanczosSolution is what lanczosCG returns.
+type lanczosSolution struct {
+	u      []float64
+	lambda float64
+	stats  SolveStats
+	spec   KrylovSpectrum
+	// errScale is μ·f: ‖u − (H + λI)⁻¹g‖ ≤ stats.Residual/errScale when
+	// λ_min(H) ≥ spec.Lowest − spec.LowestResidual; 0 when that premise
+	// gives no positive bound.
+	errScale float64
+}
+
 // methodLanczosCG is the SolveStats.Method of lanczosCG: conjugate gradient
 // in its Lanczos form with the automatic λ.
 const methodLanczosCG = "cg-lanczos"
@@ -65,25 +77,31 @@ type cgRule struct {
 // rounding made the two disagree the process continues. The basis (up to
 // maxIter vectors of Dim()) is kept in memory.
 //
+// The step rule bounds the step's error by ρ/(μ·f) with
+// μ = λ + λ̂_min − r_min, the premise's lower bound on λ_min(H + λI), and
+// f ≥ 1 the Gauss–Radau factor of T_k with its node at μ (radauFactor),
+// which costs no HVP; f = 1 is the plain residual bound ρ/μ.
+//
 // It returns the iterate, the λ it solved for, the stats (Residual measured,
-// not the recurrence's) and the Ritz range, with a *NotConvergedError (the
-// iterate is still returned) when it stops short of the rule.
-func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule cgRule) ([]float64, float64, SolveStats, KrylovSpectrum, error) {
+// not the recurrence's), the Ritz range and μ·f, with a *NotConvergedError
+// (the iterate is still returned) when it stops short of the rule.
+func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule cgRule) (lanczosSolution, error) {
 	tol, maxIter := (&CG{Tol: rule.tol, MaxIter: rule.maxIter}).defaults()
 	n := len(g)
-	st := SolveStats{Method: methodLanczosCG, Repetitions: 1}
-	spec := KrylovSpectrum{Samples: p.Obj.Len()}
+	sol := lanczosSolution{stats: SolveStats{Method: methodLanczosCG, Repetitions: 1}}
+	st, spec := &sol.stats, &sol.spec
+	spec.Samples = p.Obj.Len()
 	var c counter
 	gn := Norm(g)
 	if gn == 0 {
-		u := make([]float64, n)
-		return u, 0, st, spec, finishStats(ctx, &st, p, u, g, &c)
+		sol.u = make([]float64, n)
+		return sol, finishStats(ctx, st, p, sol.u, g, &c)
 	}
-	// target is the residual the rule asks for at λ = p.Lambda, given
-	// ‖u‖ and the Ritz range.
+	// target is the residual the rule asks for, given ‖u‖ and the bound's
+	// denominator μ·f at the current λ and Ritz range.
 	target := func(un float64) float64 {
 		if rule.stepTol > 0 {
-			return rule.stepTol * math.Max(0, p.Lambda+spec.Lowest-spec.LowestResidual) * un
+			return rule.stepTol * sol.errScale * un
 		}
 		return tol * gn
 	}
@@ -97,26 +115,30 @@ func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule
 	checkBelow, lastTrue := math.Inf(1), math.Inf(1)
 	for k := 1; ; k++ {
 		if err := ctx.Err(); err != nil {
-			return nil, 0, st, spec, err
+			return lanczosSolution{}, err
 		}
 		r, b, err := kr.extend(op, q, FullReorthogonalization, nil)
 		if err != nil {
-			return nil, 0, st, spec, fmt.Errorf("unlearn: cg iteration %d: %w", k, err)
+			return lanczosSolution{}, fmt.Errorf("unlearn: cg iteration %d: %w", k, err)
 		}
 		st.Iterations = k
 		vals, last, ok := tridiagEigen(kr.alpha, kr.beta)
 		if !ok {
-			return nil, 0, st, spec, errors.New("unlearn: cg: tridiagonal eigenvalue iteration failed")
+			return lanczosSolution{}, errors.New("unlearn: cg: tridiagonal eigenvalue iteration failed")
 		}
 		lo, hi := vals[0], vals[k-1]
 		spec.Lowest, spec.Highest = lo, hi
 		spec.LowestResidual, spec.HighestResidual = b*math.Abs(last[0]), b*math.Abs(last[k-1])
 		spec.Dim = k
 		p.Lambda = autoLambda(margin, math.Max(hi, -lo), lo, spec.LowestResidual)
+		sol.lambda = p.Lambda
 		y := make([]float64, k)
 		if !tridiagSolve(kr.alpha, kr.beta, p.Lambda, gn, y) {
-			return nil, 0, st, spec, errFlatKrylov
+			return lanczosSolution{}, errFlatKrylov
 		}
+		mu := math.Max(0, p.Lambda+lo-spec.LowestResidual)
+		f, _ := radauFactor(kr.alpha, kr.beta, p.Lambda, mu, b)
+		sol.errScale = mu * f
 		est := b * math.Abs(y[k-1])
 		if rule.progress != nil {
 			rule.progress(SolveProgress{Method: "cg", Iter: k, MaxIter: maxIter, Repetition: 1, Repetitions: 1, RelResidual: est / gn})
@@ -127,10 +149,11 @@ func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule
 			for i, qi := range kr.basis {
 				floats.AddScaled(u, y[i], qi)
 			}
-			setResidual(&st, kr.productsResidual(y, r, p.Lambda, u, g), g, &c)
+			sol.u = u
+			setResidual(st, kr.productsResidual(y, r, p.Lambda, u, g), g, &c)
 			want := target(Norm(u))
 			if st.Residual <= want {
-				return u, p.Lambda, st, spec, nil
+				return sol, nil
 			}
 			// The recurrence residual drifted below the true one, by rounding
 			// in the HVPs. Going on lowers the true residual only if it has
@@ -139,7 +162,7 @@ func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule
 			// not at least halve since the last check.
 			stalled := st.Residual > lastTrue/2
 			if invariant || k >= maxIter || stalled {
-				return u, p.Lambda, st, spec, &NotConvergedError{Method: "cg", Iter: k, Residual: st.Residual, Target: want}
+				return sol, &NotConvergedError{Method: "cg", Iter: k, Residual: st.Residual, Target: want}
 			}
 			lastTrue, checkBelow = st.Residual, est/10
 		}

@@ -368,10 +368,11 @@ func TestLanczosCG(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/tol=%g/step=%g", c.name, rule.tol, rule.stepTol), func(t *testing.T) {
 				p := c.p
 				p.Lambda = -1 // ignored: λ is chosen
-				u, lambda, st, spec, err := lanczosCG(context.Background(), p, c.g, margin, rule)
+				sol, err := lanczosCG(context.Background(), p, c.g, margin, rule)
 				if err != nil {
 					t.Fatal(err)
 				}
+				u, lambda, st, spec := sol.u, sol.lambda, sol.stats, sol.spec
 				t.Logf("λ = %.4g (λ_min %.4g), Ritz [%.4g ± %.2g, %.4g ± %.2g] of [%.4g, %.4g], %d iterations, %d HVPs, ρ/‖g‖ = %.2g",
 					lambda, lmin, spec.Lowest, spec.LowestResidual, spec.Highest, spec.HighestResidual, lmin, lmax, st.Iterations, st.HVPs, st.RelResidual)
 				if want := autoLambda(margin, math.Max(spec.Highest, -spec.Lowest), spec.Lowest, spec.LowestResidual); lambda != want {
@@ -397,14 +398,17 @@ func TestLanczosCG(t *testing.T) {
 					t.Errorf("reported residual %v, true %v", st.Residual, Norm(r))
 				}
 				if rule.stepTol > 0 {
-					den := lambda + spec.Lowest - spec.LowestResidual
-					if st.Residual > rule.stepTol*den*Norm(u) {
-						t.Errorf("ρ = %v above StepTol·(λ + θ − r)·‖u‖ = %v", st.Residual, rule.stepTol*den*Norm(u))
+					// errScale is μ·f: at least the residual bound's μ.
+					mu := lambda + spec.Lowest - spec.LowestResidual
+					if st.Residual > rule.stepTol*sol.errScale*Norm(u) || !(sol.errScale >= mu) {
+						t.Errorf("ρ = %v above StepTol·μ·f·‖u‖ = %v, or μ·f = %v below μ = %v", st.Residual, rule.stepTol*sol.errScale*Norm(u), sol.errScale, mu)
 					}
 					// The promised accuracy, when its premise holds.
 					if lambda+lmin > 0 && lmin >= spec.Lowest-spec.LowestResidual {
-						if d := Distance(u, denseSolve(c.h, lambda, c.g)); d > rule.stepTol*Norm(u) {
-							t.Errorf("‖u − u*‖/‖u‖ = %v above StepTol", d/Norm(u))
+						d := Distance(u, denseSolve(c.h, lambda, c.g))
+						t.Logf("‖u − u*‖ = %.3g ≤ ρ/(μ·f) = %.3g (ρ/μ = %.3g)", d, st.Residual/sol.errScale, st.Residual/mu)
+						if d > rule.stepTol*Norm(u) || d > st.Residual/sol.errScale {
+							t.Errorf("‖u − u*‖ = %v above StepTol·‖u‖ = %v or ρ/(μ·f) = %v", d, rule.stepTol*Norm(u), st.Residual/sol.errScale)
 						}
 					}
 				} else if st.Residual > rule.tol*Norm(c.g) {

@@ -462,6 +462,87 @@ func TestTridiagSolve(t *testing.T) {
 	}
 }
 
+// TestRadauFactor: along an exact Lanczos run on an indefinite H shifted
+// to a positive definite A = H + λI, the Gauss–Radau factor f bounds the
+// conjugate gradient iterate's error by ρ/(√μ·f) in the A-norm and ρ/(μ·f)
+// in the 2-norm for nodes μ ≤ λ_min(A), is 1 or more, and is sharp: with μ
+// near λ_min(A) the A-norm bound is within a small factor of the true error,
+// where the residual bound ρ/√μ is not.
+func TestRadauFactor(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(23, 24))
+	const n, lamMinA = 60, 0.05
+	eig := make([]float64, n)
+	for i := range eig {
+		eig[i] = -1 + 4*rnd.Float64()
+	}
+	eig[0] = -1
+	h := symWithSpectrum(rnd, eig)
+	lambda := lamMinA + 1 // A = H + λI has λ_min = 0.05, λ_max ≤ 4.05
+	op := func(dst, v []float64) error {
+		mat.NewVecDense(n, dst).MulVec(h, mat.NewVecDense(n, v))
+		return nil
+	}
+	g := make([]float64, n)
+	for i := range g {
+		g[i] = rnd.NormFloat64()
+	}
+	exact := denseSolve(h, lambda, g)
+	gn := Norm(g)
+	q := make([]float64, n)
+	floats.ScaleTo(q, 1/gn, g)
+	kr := &krylov{}
+	// Sharpness is checked while the run has not resolved the spectrum
+	// (later, rounding at the 60-dimensional end blurs both bounds).
+	const sharpSteps = 20
+	worst := map[float64]float64{}
+	for k := 1; k <= 40; k++ {
+		r, b, err := kr.extend(op, q, FullReorthogonalization, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := make([]float64, k)
+		if !tridiagSolve(kr.alpha, kr.beta, lambda, gn, y) {
+			t.Fatalf("step %d: tridiagonal solve failed", k)
+		}
+		u := make([]float64, n)
+		for i, qi := range kr.basis {
+			floats.AddScaled(u, y[i], qi)
+		}
+		e := make([]float64, n)
+		floats.SubTo(e, u, exact)
+		ae := make([]float64, n)
+		if err := op(ae, e); err != nil {
+			t.Fatal(err)
+		}
+		floats.AddScaled(ae, lambda, e)
+		errA, err2 := math.Sqrt(floats.Dot(e, ae)), Norm(e)
+		rho := b * math.Abs(y[k-1])
+		for _, mu := range []float64{0.999 * lamMinA, 0.25 * lamMinA} {
+			f, ok := radauFactor(kr.alpha, kr.beta, lambda, mu, b)
+			if !ok || f < 1 {
+				t.Fatalf("step %d, μ = %g: f = %v, ok %v", k, mu, f, ok)
+			}
+			if errA > rho/(math.Sqrt(mu)*f)*(1+1e-9)+1e-14 || err2 > rho/(mu*f)*(1+1e-9)+1e-14 {
+				t.Errorf("step %d, μ = %g: error %.4g (A-norm %.4g) above ρ/(μ·f) = %.4g (ρ/(√μ·f) = %.4g), f = %.4g", k, mu, err2, errA, rho/(mu*f), rho/(math.Sqrt(mu)*f), f)
+			}
+			if k <= sharpSteps {
+				worst[mu] = math.Max(worst[mu], rho/(math.Sqrt(mu)*f)/errA)
+			}
+		}
+		kr.beta = append(kr.beta, b)
+		floats.Scale(1/b, r)
+		q = r
+	}
+	t.Logf("largest bound ÷ true A-norm error in the first %d steps, by node: %v", sharpSteps, worst)
+	if w := worst[0.999*lamMinA]; w > 1.8 {
+		t.Errorf("with μ near λ_min the A-norm bound overestimates by up to %.3g (ρ/√μ alone: up to 4.5)", w)
+	}
+	// The node must lie below every Ritz value of A.
+	if _, ok := radauFactor(kr.alpha, kr.beta, lambda, 2*lamMinA, 1); ok {
+		t.Error("a node above λ_min(A) was accepted")
+	}
+}
+
 // TestKrylovLambda: the subsample run uses the samples drawn from the seed,
 // its Ritz values lie in the subsample Hessian's spectrum, and it stops by
 // its rule.

@@ -3,6 +3,8 @@ package unlearn
 import (
 	"math"
 	"sort"
+
+	"gonum.org/v1/gonum/floats"
 )
 
 // tridiagEigen computes the eigenvalues of the symmetric tridiagonal matrix
@@ -127,4 +129,45 @@ func tridiagSolve(alpha, beta []float64, shift, rhs float64, y []float64) (ok bo
 		y[i] = y[i]/d[i] - l[i]*y[i+1]
 	}
 	return true
+}
+
+// radauFactor returns f ≥ 1 such that, after k Lanczos steps on a symmetric
+// A = H + shift·I from q_1 = g/‖g‖ (T the k×k tridiagonal of H with
+// diagonal alpha and off-diagonal beta, b = β_k the norm of the next basis
+// vector before scaling), the conjugate gradient iterate u_k satisfies
+//
+//	‖u_k − A⁻¹g‖_A ≤ ρ_k/√(μ·f²),  hence  ‖u_k − A⁻¹g‖₂ ≤ ρ_k/(μ·f),
+//
+// for every node μ with 0 < μ ≤ λ_min(A), where ρ_k is the residual. The
+// residual alone gives these with f = 1; f comes from the Gauss–Radau rule
+// with its fixed node at μ, which bounds gᵀA⁻¹g from above (Golub and
+// Meurant, Matrices, Moments and Quadrature, 2010, Theorem 6.4), while
+// u_kᵀA·u_k is the Gauss rule's value: the error's A-norm squared is their
+// difference, ρ_k²/s with s the Schur complement of the Gauss–Radau
+// matrix's last diagonal entry,
+//
+//	s = μ·(1 + b²·xᵀz),  x = (T + (shift − μ)I)⁻¹e_k,  z = (T + shift·I)⁻¹e_k,
+//
+// so f = √(s/μ). Both solves must be positive definite (μ below the
+// smallest Ritz value of A); otherwise ok is false and f is 1. The identity
+// is exact for an exact Lanczos relation; a run with full
+// reorthogonalization holds it to the rounding of its products.
+func radauFactor(alpha, beta []float64, shift, mu, b float64) (f float64, ok bool) {
+	k := len(alpha)
+	if k == 0 || len(beta) < k-1 || !(mu > 0) {
+		return 1, false
+	}
+	// e_k of T is e_1 of T with its order reversed, which tridiagSolve takes.
+	ra, rb := make([]float64, k), make([]float64, k-1)
+	for i := range ra {
+		ra[i] = alpha[k-1-i]
+	}
+	for i := range rb {
+		rb[i] = beta[k-2-i]
+	}
+	x, z := make([]float64, k), make([]float64, k)
+	if !tridiagSolve(ra, rb, shift-mu, 1, x) || !tridiagSolve(ra, rb, shift, 1, z) {
+		return 1, false
+	}
+	return math.Sqrt(1 + b*b*max(0, floats.Dot(x, z))), true
 }
