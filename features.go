@@ -76,27 +76,25 @@ func computeFeatures(ctx context.Context, m *onnxio.Model, modelPath string, dat
 	opts := eng.evalOptions(autodiff.CrossEntropy)
 	prog, err := autodiff.Compile(backbone, autodiff.Options{Precision: eng.Precision})
 	var unsupported *autodiff.UnsupportedOpError
+	tap := newLabelTap(data)
 	switch {
 	case err == nil:
 		f.engine, f.precision = certify.FeaturesNative, eng.Precision.String()
-		err = prog.Predict(ctx, checked{data}, nil, opts, sink)
+		err = prog.Predict(ctx, checked{tap}, nil, opts, sink)
 		if errors.Is(err, autodiff.ErrUnsupported) {
-			x, err = nil, ortFeatures(ctx, backbone, data, opts, sink)
+			tap = newLabelTap(data)
+			x, err = nil, ortFeatures(ctx, backbone, tap, opts, sink)
 			f.engine, f.precision = certify.FeaturesOnnxruntime, "float32"
 		}
 	case errors.As(err, &unsupported):
 		st.info(fmt.Sprintf("lethe's engine cannot run the backbone (%v): onnxruntime computes the features", unsupported))
 		f.engine, f.precision = certify.FeaturesOnnxruntime, "float32"
-		err = ortFeatures(ctx, backbone, data, opts, sink)
+		err = ortFeatures(ctx, backbone, tap, opts, sink)
 	}
 	if err != nil {
 		return nil, wrapf("features", classify("Data", err))
 	}
-	y := make([]int64, 0, n)
-	err = dataset.ForEachBatch(data, dataset.Batches(n, 4096, nil), func(_ []int, _ []float32, lab []int64) error {
-		y = append(y, lab...)
-		return nil
-	})
+	y, err := tap.labels()
 	if err != nil {
 		return nil, badInput("Data", err)
 	}

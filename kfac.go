@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -105,33 +106,27 @@ func kfacPreconditioner(ctx context.Context, h *linearHead, hs *autodiff.Softmax
 	if rowsOf == nil {
 		rowsOf = retainedIndices(len(hs.Labels), nil)
 	}
-	bsum := mat.NewSymDense(d1, nil)
-	asum := mat.NewSymDense(k, nil)
-	const chunk = 2048
-	rows := mat.NewDense(chunk, d1, nil)
-	for start := 0; start < len(rowsOf); start += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	// The sums over samples, in two halves at once when there are threads
+	// for it.
+	halves := [][]int{rowsOf}
+	if hs.Threads != 1 && len(rowsOf) >= 2*kfacChunk {
+		halves = [][]int{rowsOf[:len(rowsOf)/2], rowsOf[len(rowsOf)/2:]}
+	}
+	sums := make([]kfacSums, len(halves))
+	var wg sync.WaitGroup
+	for i, rows := range halves {
+		wg.Go(func() { sums[i] = kfacSum(ctx, h, hs, probs, rows) })
+	}
+	wg.Wait()
+	bsum, asum := sums[0].b, sums[0].a
+	for _, sm := range sums {
+		if sm.err != nil {
+			return nil, sm.err
 		}
-		b := rowsOf[start:min(len(rowsOf), start+chunk)]
-		part := rows.Slice(0, len(b), 0, d1).(*mat.Dense)
-		for i, r := range b {
-			for j, v := range hs.Features[r*h.d : (r+1)*h.d] {
-				part.Set(i, j, float64(v))
-			}
-			part.Set(i, h.d, 1)
-			p := probs[r*k : (r+1)*k]
-			for a := 0; a < k; a++ {
-				for c := a; c < k; c++ {
-					v := -float64(p[a]) * float64(p[c])
-					if a == c {
-						v += float64(p[a])
-					}
-					asum.SetSym(a, c, asum.At(a, c)+v)
-				}
-			}
-		}
-		bsum.SymRankK(bsum, 1, part.T())
+	}
+	for _, sm := range sums[1:] {
+		bsum.AddSym(bsum, sm.b)
+		asum.AddSym(asum, sm.a)
 	}
 	n := float64(len(rowsOf))
 	bsum.ScaleSym(1/n, bsum)
@@ -168,6 +163,50 @@ func kfacPreconditioner(ctx context.Context, h *linearHead, hs *autodiff.Softmax
 		}
 		return nil
 	}, nil
+}
+
+// kfacChunk is how many samples' augmented features kfacSum adds to B in
+// one rank-k update.
+const kfacChunk = 2048
+
+// kfacSums are the unscaled sums of B's φ̃·φ̃ᵀ and A's diag(p) − p·pᵀ over
+// some samples.
+type kfacSums struct {
+	b, a *mat.SymDense
+	err  error
+}
+
+// kfacSum adds up the Kronecker factors' terms over the samples rows.
+func kfacSum(ctx context.Context, h *linearHead, hs *autodiff.SoftmaxHead, probs []float32, rows []int) kfacSums {
+	k, d1 := h.k, h.d+1
+	bsum := mat.NewSymDense(d1, nil)
+	asum := mat.NewSymDense(k, nil)
+	part := mat.NewDense(kfacChunk, d1, nil)
+	for start := 0; start < len(rows); start += kfacChunk {
+		if err := ctx.Err(); err != nil {
+			return kfacSums{err: err}
+		}
+		b := rows[start:min(len(rows), start+kfacChunk)]
+		part := part.Slice(0, len(b), 0, d1).(*mat.Dense)
+		for i, r := range b {
+			for j, v := range hs.Features[r*h.d : (r+1)*h.d] {
+				part.Set(i, j, float64(v))
+			}
+			part.Set(i, h.d, 1)
+			p := probs[r*k : (r+1)*k]
+			for a := 0; a < k; a++ {
+				for c := a; c < k; c++ {
+					v := -float64(p[a]) * float64(p[c])
+					if a == c {
+						v += float64(p[a])
+					}
+					asum.SetSym(a, c, asum.At(a, c)+v)
+				}
+			}
+		}
+		bsum.SymRankK(bsum, 1, part.T())
+	}
+	return kfacSums{b: bsum, a: asum}
 }
 
 // stepSolver is what the Newton steps on a head's retained objective solve

@@ -20,8 +20,15 @@ import (
 // (A ⊗ B + μI)x = r with A and B computed by brute force and the
 // parameters laid out as the model stores them.
 func TestKFACPreconditioner(t *testing.T) {
-	const n, d, k, mu = 40, 3, 4, 0.05
 	rng := rand.New(rand.NewPCG(5, 6))
+	// 40 samples: one sum; 2·kfacChunk + 5: two halves summed at once.
+	for _, n := range []int{40, 2*kfacChunk + 5} {
+		testKFAC(t, rng, n)
+	}
+}
+
+func testKFAC(t *testing.T, rng *rand.Rand, n int) {
+	const d, k, mu = 3, 4, 0.05
 	x := make([]float32, n*d)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
@@ -101,12 +108,12 @@ func TestKFACPreconditioner(t *testing.T) {
 					if r == c {
 						v += p[r]
 					}
-					a.Set(r, c, a.At(r, c)+v/n)
+					a.Set(r, c, a.At(r, c)+v/float64(n))
 				}
 			}
 			for r := 0; r <= d; r++ {
 				for c := 0; c <= d; c++ {
-					b.Set(r, c, b.At(r, c)+phi[r]*phi[c]/n)
+					b.Set(r, c, b.At(r, c)+phi[r]*phi[c]/float64(n))
 				}
 			}
 		}
