@@ -181,13 +181,13 @@ func kfacSum(ctx context.Context, h *linearHead, hs *autodiff.SoftmaxHead, probs
 	k, d1 := h.k, h.d+1
 	bsum := mat.NewSymDense(d1, nil)
 	asum := mat.NewSymDense(k, nil)
-	part := mat.NewDense(kfacChunk, d1, nil)
+	buf := mat.NewDense(kfacChunk, d1, nil)
 	for start := 0; start < len(rows); start += kfacChunk {
 		if err := ctx.Err(); err != nil {
 			return kfacSums{err: err}
 		}
 		b := rows[start:min(len(rows), start+kfacChunk)]
-		part := part.Slice(0, len(b), 0, d1).(*mat.Dense)
+		part := buf.Slice(0, len(b), 0, d1).(*mat.Dense)
 		for i, r := range b {
 			for j, v := range hs.Features[r*h.d : (r+1)*h.d] {
 				part.Set(i, j, float64(v))
