@@ -25,28 +25,20 @@ func newLabelTap(src dataset.Source) *labelTap {
 
 // Read reads the features asked for, and the labels with them.
 func (t *labelTap) Read(idx []int, x []float32, y []int64) error {
-	if t.y == nil || y != nil {
-		if err := t.Source.Read(idx, x, y); err != nil {
-			return err
-		}
-		if t.y != nil {
-			t.keep(idx, y)
-		}
-		return nil
+	if t.y == nil {
+		return t.Source.Read(idx, x, y)
 	}
-	y = make([]int64, len(idx))
+	if y == nil {
+		y = make([]int64, len(idx))
+	}
 	if err := t.Source.Read(idx, x, y); err != nil {
 		return err
 	}
-	t.keep(idx, y)
-	return nil
-}
-
-func (t *labelTap) keep(idx []int, y []int64) {
 	for i, j := range idx {
 		t.y[j] = y[i]
 	}
 	t.read.Add(int64(len(idx)))
+	return nil
 }
 
 // HasLabels reports whether the data set has labels.
