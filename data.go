@@ -229,6 +229,11 @@ func (d checked) Read(idx []int, x []float32, y []int64) error {
 // HasLabels reports whether the data set has labels.
 func (d checked) HasLabels() bool { return dataset.HasLabels(d.Source) }
 
+// Rows lets the engine read in-memory samples in place (dataset.Rows).
+func (d checked) Rows(first, n int) ([]float32, []int64, bool) {
+	return dataset.Rows(d.Source, first, n)
+}
+
 // readError is a failure to read the data set.
 type readError struct{ err error }
 

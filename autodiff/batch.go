@@ -174,9 +174,9 @@ func (c *compiled[T]) evalBatches(job *evalJob) (float64, error) {
 	}()
 	errs := parallel(job.ctx, chunks, workers, func(w, j int) error {
 		b := idx[j*chunk : min(n, (j+1)*chunk)]
-		x, y := runs[w].inputBuffers(len(b)*ss, len(b))
-		if err := job.data.Read(b, x, y); err != nil {
-			return fmt.Errorf("autodiff: reading samples: %w", err)
+		x, y, err := runs[w].readBatch(job.data, b, ss, true)
+		if err != nil {
+			return err
 		}
 		_, shape, err := c.p.dataInput(sample, len(b))
 		if err != nil {
@@ -246,9 +246,9 @@ func (c *compiled[T]) forwardBatches(job *evalJob, sink func(first int, out []fl
 		r := c.getRun()
 		defer c.putRun(r)
 		b := idx[j*chunk : min(n, (j+1)*chunk)]
-		x, _ := r.inputBuffers(len(b)*ss, 0)
-		if err := job.data.Read(b, x, nil); err != nil {
-			return fmt.Errorf("autodiff: reading samples: %w", err)
+		x, _, err := r.readBatch(job.data, b, ss, false)
+		if err != nil {
+			return err
 		}
 		_, shape, err := c.p.dataInput(sample, len(b))
 		if err != nil {

@@ -4,10 +4,19 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 )
 
 // Data is random access to labelled samples. dataset.Source satisfies it.
+//
+// Data whose features are float32 values held in memory, sample after
+// sample, may also implement
+//
+//	Rows(first, n int) (x []float32, y []int64, ok bool)
+//
+// returning the features and labels (nil: none) of samples first to
+// first+n-1 without copying them, or ok false when those samples are not
+// held that way. Evaluations then read runs of consecutive samples in place
+// and never write into them; the caller must not change them meanwhile.
 type Data interface {
 	Len() int
 	SampleShape() []int
@@ -160,39 +169,6 @@ func (j *evalJob) indices() []int {
 type workerResult struct {
 	loss     float64
 	grad, hv []float64
-}
-
-// parallel runs fn for every chunk, worker w taking chunks w, w+W, w+2W, ...
-func parallel(ctx context.Context, chunks, workers int, fn func(w, chunk int) error) []error {
-	errs := make([]error, workers)
-	if workers == 1 {
-		// One worker runs here: small batches (LiSSA's) pay no goroutine hand-off.
-		for j := 0; j < chunks && errs[0] == nil; j++ {
-			if errs[0] = ctx.Err(); errs[0] == nil {
-				errs[0] = fn(0, j)
-			}
-		}
-		return errs
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for j := w; j < chunks; j += workers {
-				if err := ctx.Err(); err != nil {
-					errs[w] = err
-					return
-				}
-				if err := fn(w, j); err != nil {
-					errs[w] = err
-					return
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	return errs
 }
 
 func firstError(errs []error) error {

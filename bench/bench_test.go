@@ -39,40 +39,27 @@ var models = []struct {
 	{"cnn", "models/fashion_cnn.onnx", []int{1, 28, 28}},
 }
 
-// memData is a fixed random batch with labels.
-type memData struct {
-	x     []float32
-	y     []int64
-	shape []int
-}
-
-func (d *memData) Len() int           { return len(d.y) }
-func (d *memData) SampleShape() []int { return d.shape }
-func (d *memData) Read(idx []int, x []float32, y []int64) error {
-	ss := len(d.x) / len(d.y)
-	for i, j := range idx {
-		copy(x[i*ss:(i+1)*ss], d.x[j*ss:(j+1)*ss])
-		if y != nil {
-			y[i] = d.y[j]
-		}
-	}
-	return nil
-}
-
-func randomData(n int, shape []int) *memData {
+// randomData is a fixed random batch of n samples with labels, held in
+// memory as a user's arrays would be (dataset.FromArrays), as PyTorch's
+// tensors are in torch_bench.py; it also returns the features.
+func randomData(b *testing.B, n int, shape []int) (dataset.Source, []float32) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	ss := 1
 	for _, d := range shape {
 		ss *= d
 	}
-	d := &memData{x: make([]float32, n*ss), y: make([]int64, n), shape: shape}
-	for i := range d.x {
-		d.x[i] = rng.Float32()
+	x, y := make([]float32, n*ss), make([]int64, n)
+	for i := range x {
+		x[i] = rng.Float32()
 	}
-	for i := range d.y {
-		d.y[i] = int64(rng.IntN(10))
+	for i := range y {
+		y[i] = int64(rng.IntN(10))
 	}
-	return d
+	d, err := dataset.FromArrays(x, shape, y)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d, x
 }
 
 func compile(b *testing.B, path string) (*onnxio.Model, *autodiff.Program) {
@@ -93,7 +80,7 @@ func BenchmarkForward(b *testing.B) {
 	const batch = 1024
 	for _, md := range models {
 		_, p := compile(b, md.path)
-		d := randomData(batch, md.sample)
+		d, x := randomData(b, batch, md.sample)
 		b.Run(md.name+"/native", func(b *testing.B) {
 			opts := autodiff.EvalOptions{BatchSize: batch, Threads: threads()}
 			sink := func(int, []float32, []int) error { return nil }
@@ -107,7 +94,7 @@ func BenchmarkForward(b *testing.B) {
 			}
 			defer s.Close()
 			dims := append([]int64{batch}, toInt64(md.sample)...)
-			in := &onnxio.Tensor{Name: s.Inputs()[0].Name, Type: onnxio.Float, Dims: dims, Float32: d.x}
+			in := &onnxio.Tensor{Name: s.Inputs()[0].Name, Type: onnxio.Float, Dims: dims, Float32: x}
 			loop(b, func() error {
 				_, err := s.Run([]*onnxio.Tensor{in})
 				return err
@@ -167,7 +154,7 @@ func BenchmarkGradHVP(b *testing.B) {
 	}{{0, 10}, {0, 128}, {1, 128}} {
 		md := models[c.model]
 		_, p := compile(b, md.path)
-		d := randomData(c.batch, md.sample)
+		d, _ := randomData(b, c.batch, md.sample)
 		opts := autodiff.EvalOptions{BatchSize: c.batch, Threads: threads()}
 		gradHVP(b, fmt.Sprintf("%s/batch%d", md.name, c.batch), p, d, nil, opts)
 	}

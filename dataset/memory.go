@@ -89,4 +89,16 @@ func (s *memSource) Read(idx []int, x []float32, y []int64) error {
 	return nil
 }
 
+// Rows returns samples first to first+n-1 in place (see Source); ok is false
+// when they are out of range.
+func (s *memSource) Rows(first, n int) (x []float32, y []int64, ok bool) {
+	if first < 0 || n < 0 || first+n > s.Len() {
+		return nil, nil, false
+	}
+	if s.y != nil {
+		y = s.y[first : first+n]
+	}
+	return s.x[first*s.size : (first+n)*s.size], y, true
+}
+
 func (s *memSource) openOptions() Options { return s.opts }

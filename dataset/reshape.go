@@ -53,4 +53,9 @@ func (r *reshaped) HasLabels() bool { return HasLabels(r.Source) }
 // NumClasses is the class count of the viewed source.
 func (r *reshaped) NumClasses() (int, error) { return NumClasses(r.Source) }
 
+// Rows serves the viewed source's samples in place when it does (see Source).
+func (r *reshaped) Rows(first, n int) ([]float32, []int64, bool) {
+	return Rows(r.Source, first, n)
+}
+
 func (r *reshaped) openOptions() Options { return optionsOf(r.Source) }

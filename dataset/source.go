@@ -23,6 +23,24 @@ type Source interface {
 	Read(idx []int, x []float32, y []int64) error
 }
 
+// Rows returns the features and labels (nil: none) of samples first to
+// first+n-1 of src without copying them, when src holds them in memory as
+// float32 values, one sample after another, and says so by implementing
+//
+//	Rows(first, n int) (x []float32, y []int64, ok bool)
+//
+// The in-memory sources of FromArrays do, and Reshape passes it through.
+// ok is false for other sources and for samples out of range. The caller
+// must not write into x or y.
+func Rows(src Source, first, n int) (x []float32, y []int64, ok bool) {
+	if r, is := src.(interface {
+		Rows(first, n int) ([]float32, []int64, bool)
+	}); is {
+		return r.Rows(first, n)
+	}
+	return nil, nil, false
+}
+
 // HasLabels reports whether src has labels. A Source says it has none by
 // implementing
 //

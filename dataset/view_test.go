@@ -154,3 +154,45 @@ func TestNumClassesFallback(t *testing.T) {
 		t.Errorf("NumClasses = %d, %v; want 5", k, err)
 	}
 }
+
+// TestRows checks that in-memory sources, also reshaped, serve runs of
+// samples in place, and that other sources and views that reorder samples
+// do not.
+func TestRows(t *testing.T) {
+	src := seq(t, 10)
+	reshaped, err := dataset.Reshape(src, []int{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]dataset.Source{"FromArrays": src, "Reshape": reshaped} {
+		x, y, ok := dataset.Rows(s, 3, 4)
+		if !ok || !slices.Equal(x, []float32{3, -3, 4, -4, 5, -5, 6, -6}) || !slices.Equal(y, []int64{0, 1, 2, 0}) {
+			t.Errorf("%s: Rows(3, 4) = %v, %v, %v", name, x, y, ok)
+		}
+		for _, r := range [][2]int{{-1, 2}, {9, 2}, {0, -1}} {
+			if _, _, ok := dataset.Rows(s, r[0], r[1]); ok {
+				t.Errorf("%s: Rows(%d, %d) of 10 samples served", name, r[0], r[1])
+			}
+		}
+	}
+	x, y, ok := dataset.Rows(src, 0, 0)
+	if !ok || len(x) != 0 || len(y) != 0 {
+		t.Errorf("Rows(0, 0) = %v, %v, %v; want empty", x, y, ok)
+	}
+	unlabelled, err := dataset.FromArrays(make([]float32, 6), []int{2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, y, ok := dataset.Rows(unlabelled, 1, 2); !ok || len(x) != 4 || y != nil {
+		t.Errorf("unlabelled: Rows(1, 2) = %v, %v, %v; want 4 features and no labels", x, y, ok)
+	}
+	for name, s := range map[string]dataset.Source{
+		"Subset":  dataset.Subset(src, []int{1, 2, 3}),
+		"Without": dataset.Without(src, []int{0}),
+		"plain":   plain{y: []int64{0, 1}},
+	} {
+		if _, _, ok := dataset.Rows(s, 0, 2); ok {
+			t.Errorf("%s: served in place", name)
+		}
+	}
+}
