@@ -21,15 +21,21 @@ const spinWindow = 100 * time.Microsecond
 // and yields to the scheduler while spinning.
 const pollBatch = 64
 
+// job is one worker's share of a parallel call: work, then done, which tells
+// the caller it is finished.
+type job struct {
+	work, done func()
+}
+
 // helper is a goroutine that runs one job after another. slot holds its
-// posted job, idleSlot while it polls for one, or goneSlot once it exited.
+// posted job, idleJob while it polls for one, or goneJob once it exited.
 type helper struct {
-	slot atomic.Pointer[func()]
+	slot atomic.Pointer[job]
 }
 
 var (
-	idleSlot = new(func())
-	goneSlot = new(func())
+	idleJob = new(job)
+	goneJob = new(job)
 )
 
 // idleHelpers is the stack of helpers that announced themselves idle, the
@@ -42,8 +48,8 @@ var idleHelpers struct {
 // helpersStarted counts the helper goroutines ever started (for tests).
 var helpersStarted atomic.Int64
 
-// post hands job to an idle helper and reports whether one took it.
-func post(job *func()) bool {
+// post hands j to an idle helper and reports whether one took it.
+func post(j *job) bool {
 	idleHelpers.Lock()
 	defer idleHelpers.Unlock()
 	for len(idleHelpers.stack) > 0 {
@@ -51,43 +57,47 @@ func post(job *func()) bool {
 		h := idleHelpers.stack[last]
 		idleHelpers.stack[last] = nil
 		idleHelpers.stack = idleHelpers.stack[:last]
-		if h.slot.CompareAndSwap(idleSlot, job) {
+		if h.slot.CompareAndSwap(idleJob, j) {
 			return true
 		}
 	}
 	return false
 }
 
-// startHelper runs job on a new goroutine. With stay set it then stays a
-// helper: it polls for further jobs for spinWindow after each one.
-func startHelper(job *func(), stay bool) {
+// startHelper runs j on a new goroutine. With stay set it then stays a
+// helper: after each job it polls for the next one for spinWindow. It
+// announces itself idle before it reports the job done, so that a caller
+// that goes on at once to its next parallel call finds it.
+func startHelper(j *job, stay bool) {
 	helpersStarted.Add(1)
 	go func() {
 		h := &helper{}
-		for job != nil {
-			(*job)()
+		for j != nil {
+			j.work()
 			if !stay {
+				j.done()
 				return
 			}
-			job = h.await()
+			h.slot.Store(idleJob)
+			idleHelpers.Lock()
+			idleHelpers.stack = append(idleHelpers.stack, h)
+			idleHelpers.Unlock()
+			j.done()
+			j = h.await()
 		}
 	}()
 }
 
-// await announces h idle and polls for a job for spinWindow; it returns the
-// job, or nil when none came and h has exited.
-func (h *helper) await() *func() {
-	h.slot.Store(idleSlot)
-	idleHelpers.Lock()
-	idleHelpers.stack = append(idleHelpers.stack, h)
-	idleHelpers.Unlock()
+// await polls for a job for spinWindow; it returns the job, or nil when none
+// came and h has exited.
+func (h *helper) await() *job {
 	start := time.Now()
 	for i := 1; ; i++ {
-		if job := h.slot.Load(); job != idleSlot {
-			return job
+		if j := h.slot.Load(); j != idleJob {
+			return j
 		}
 		if i%pollBatch == 0 {
-			if time.Since(start) > spinWindow && h.slot.CompareAndSwap(idleSlot, goneSlot) {
+			if time.Since(start) > spinWindow && h.slot.CompareAndSwap(idleJob, goneJob) {
 				return nil
 			}
 			runtime.Gosched()
@@ -121,13 +131,11 @@ func parallel(ctx context.Context, chunks, workers int, fn func(w, chunk int) er
 	}
 	var wg sync.WaitGroup
 	var left atomic.Int32
-	job := func(w int) *func() {
-		f := func() {
-			work(w)
+	share := func(w int) *job {
+		return &job{work: func() { work(w) }, done: func() {
 			left.Add(-1)
 			wg.Done()
-		}
-		return &f
+		}}
 	}
 	wg.Add(workers - 1)
 	left.Store(int32(workers - 1))
@@ -135,15 +143,15 @@ func parallel(ctx context.Context, chunks, workers int, fn func(w, chunk int) er
 	stay := workers <= runtime.GOMAXPROCS(0)
 	started := false
 	for w := 1; w < workers; w++ {
-		if !stay || !post(job(w)) {
-			startHelper(job(w), stay)
+		if j := share(w); !stay || !post(j) {
+			startHelper(j, stay)
 			started = true
 		}
 	}
 	if started {
 		wg.Add(1)
 		left.Add(1)
-		startHelper(job(0), stay)
+		startHelper(share(0), stay)
 		wg.Wait()
 		return errs
 	}
