@@ -63,8 +63,8 @@ func TestBatchesAreNeverWritten(t *testing.T) {
 			if err := p.Predict(ctx, d, nil, opts, sink); err != nil {
 				t.Fatal(err)
 			}
-			if d.reads != 0 {
-				t.Errorf("%d batches were copied, want all read in place", d.reads)
+			if n := d.reads.Load(); n != 0 {
+				t.Errorf("%d batches were copied, want all read in place", n)
 			}
 		})
 	}

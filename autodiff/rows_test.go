@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -15,13 +16,13 @@ type rowsData struct {
 	shape  []int
 	refuse bool
 	short  bool // Rows returns one feature too few
-	reads  int
+	reads  atomic.Int32
 }
 
 func (d *rowsData) Len() int           { return len(d.y) }
 func (d *rowsData) SampleShape() []int { return d.shape }
 func (d *rowsData) Read(idx []int, x []float32, y []int64) error {
-	d.reads++
+	d.reads.Add(1)
 	ss := numel(d.shape)
 	for i, j := range idx {
 		copy(x[i*ss:(i+1)*ss], d.x[j*ss:(j+1)*ss])
@@ -44,8 +45,8 @@ func TestReadBatch(t *testing.T) {
 	d := &rowsData{x: vals(5 * 3), y: []int64{0, 1, 2, 3, 4}, shape: []int{3}}
 	r := &run[float32]{}
 	x, y, err := r.readBatch(d, []int{1, 2, 3}, 3, true)
-	if err != nil || d.reads != 0 || &x[0] != &d.x[3] || &y[0] != &d.y[1] || len(x) != 9 || len(y) != 3 {
-		t.Errorf("consecutive samples: read %d times (err %v), want in place", d.reads, err)
+	if err != nil || d.reads.Load() != 0 || &x[0] != &d.x[3] || &y[0] != &d.y[1] || len(x) != 9 || len(y) != 3 {
+		t.Errorf("consecutive samples: read %d times (err %v), want in place", d.reads.Load(), err)
 	}
 	if _, y, _ := r.readBatch(d, []int{1, 2}, 3, false); y != nil {
 		t.Error("labels returned when none were asked for")
@@ -55,10 +56,11 @@ func TestReadBatch(t *testing.T) {
 		idx    []int
 		refuse bool
 	}{{"non-consecutive", []int{1, 3, 4}, false}, {"descending", []int{2, 1}, false}, {"refused", []int{0, 1}, true}} {
-		d.refuse, d.reads = c.refuse, 0
+		d.refuse = c.refuse
+		d.reads.Store(0)
 		x, y, err := r.readBatch(d, c.idx, 3, true)
-		if err != nil || d.reads != 1 {
-			t.Errorf("%s: read %d times (err %v), want one copy", c.name, d.reads, err)
+		if err != nil || d.reads.Load() != 1 {
+			t.Errorf("%s: read %d times (err %v), want one copy", c.name, d.reads.Load(), err)
 			continue
 		}
 		for i, j := range c.idx {
@@ -91,12 +93,13 @@ func TestRowsMatchRead(t *testing.T) {
 	}
 	opts := EvalOptions{BatchSize: 32, Threads: 2}
 	eval := func(refuse bool) ([]float64, []float64) {
-		d.refuse, d.reads = refuse, 0
+		d.refuse = refuse
+		d.reads.Store(0)
 		g, hv := make([]float64, p.Dim()), make([]float64, p.Dim())
 		if _, err := p.HVP(context.Background(), d, nil, opts, v, hv, g); err != nil {
 			t.Fatal(err)
 		}
-		if reads := d.reads; refuse != (reads > 0) {
+		if reads := d.reads.Load(); refuse != (reads > 0) {
 			t.Fatalf("refuse %v: %d reads", refuse, reads)
 		}
 		return g, hv
