@@ -46,7 +46,7 @@ func TestBatchesAreNeverWritten(t *testing.T) {
 				sample = append(sample, int(d.Value))
 			}
 			const n = 40
-			d := &rowsData{x: readOnly(t, vals(n*numel(sample))), y: make([]int64, n), shape: sample}
+			d := &rowsData{labelled: labelled{x: readOnly(t, vals(n*numel(sample))), y: make([]int64, n), shape: sample}}
 			v := make([]float64, p.Dim())
 			for i := range v {
 				v[i] = 1e-3 * float64(i%5-2)

@@ -8,30 +8,20 @@ import (
 	"testing"
 )
 
-// rowsData serves x and y by Read and, unless refuse is set, by Rows; reads
-// counts the calls of Read.
+// rowsData serves a labelled data set by Read and, unless refuse is set, by
+// Rows; reads counts the calls of Read.
 type rowsData struct {
-	x      []float32
-	y      []int64
-	shape  []int
+	labelled
 	refuse bool
 	short  bool // Rows returns one feature too few
 	reads  atomic.Int32
 }
 
-func (d *rowsData) Len() int           { return len(d.y) }
-func (d *rowsData) SampleShape() []int { return d.shape }
 func (d *rowsData) Read(idx []int, x []float32, y []int64) error {
 	d.reads.Add(1)
-	ss := numel(d.shape)
-	for i, j := range idx {
-		copy(x[i*ss:(i+1)*ss], d.x[j*ss:(j+1)*ss])
-		if y != nil {
-			y[i] = d.y[j]
-		}
-	}
-	return nil
+	return d.labelled.Read(idx, x, y)
 }
+
 func (d *rowsData) Rows(first, n int) ([]float32, []int64, bool) {
 	ss := numel(d.shape)
 	x := d.x[first*ss : (first+n)*ss]
@@ -42,7 +32,7 @@ func (d *rowsData) Rows(first, n int) ([]float32, []int64, bool) {
 }
 
 func TestReadBatch(t *testing.T) {
-	d := &rowsData{x: vals(5 * 3), y: []int64{0, 1, 2, 3, 4}, shape: []int{3}}
+	d := &rowsData{labelled: labelled{x: vals(5 * 3), y: []int64{0, 1, 2, 3, 4}, shape: []int{3}}}
 	r := &run[float32]{}
 	x, y, err := r.readBatch(d, []int{1, 2, 3}, 3, true)
 	if err != nil || d.reads.Load() != 0 || &x[0] != &d.x[3] || &y[0] != &d.y[1] || len(x) != 9 || len(y) != 3 {
@@ -83,7 +73,7 @@ func TestRowsMatchRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 90
-	d := &rowsData{x: vals(n * 784), y: make([]int64, n), shape: []int{784}}
+	d := &rowsData{labelled: labelled{x: vals(n * 784), y: make([]int64, n), shape: []int{784}}}
 	for i := range d.y {
 		d.y[i] = int64(i % 10)
 	}
