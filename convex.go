@@ -177,13 +177,9 @@ func convexUpdate(ctx context.Context, j *convexJob, st *step) (*convexUpdated, 
 	run := func(label string, w []float64, maxSteps int) (*unlearn.BudgetResult, error) {
 		st.info(label)
 		t := time.Now()
-		precond, err := steps.precondAt(ctx, w)
-		if err != nil {
-			return nil, wrapf("unlearn", classify("Data", err))
-		}
 		res, err := unlearn.NewtonToBudget(ctx, retained, w, unlearn.BudgetOptions{
 			Mu: j.obj.l2, Budget: j.budget, Margin: rm.Margin, MaxSteps: maxSteps,
-			Hessian: steps.hessian, Precond: precond,
+			Hessian: steps.hessian, PrecondAt: steps.preconditioner(),
 			Progress: func(p unlearn.BudgetProgress) {
 				st.progress(p.Step, fmt.Sprintf("Newton step %d: ‖ĝ‖ = %.3g (the budget needs ≤ %.3g)", p.Step, p.Posterior.GradNorm, j.obj.l2*j.budget))
 			},

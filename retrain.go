@@ -243,14 +243,10 @@ func (req RetrainRequest) retrainConvex(ctx context.Context, m *onnxio.Model, ob
 	if err != nil {
 		return nil, wrapf("retrain", classify("Data", err))
 	}
-	precond, err := solver.precondAt(ctx, w0)
-	if err != nil {
-		return nil, wrapf("retrain", classify("Data", err))
-	}
 	st := rep.start("exact retraining of the certified parameters on D_r", 0)
 	noMargin := func(context.Context, []float64) (float64, error) { return 0, nil }
 	res, err := unlearn.NewtonToBudget(ctx, o, w0, unlearn.BudgetOptions{Mu: obj.l2, Budget: tol / obj.l2, Margin: noMargin, MaxSteps: fallbackSteps,
-		Hessian: solver.hessian, Precond: precond,
+		Hessian: solver.hessian, PrecondAt: solver.preconditioner(),
 		Progress: func(p unlearn.BudgetProgress) {
 			st.progress(p.Step, fmt.Sprintf("Newton step %d: ‖∇‖ = %.3g", p.Step, p.Posterior.GradNorm))
 		}})

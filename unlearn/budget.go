@@ -35,11 +35,24 @@ type BudgetOptions struct {
 	Hessian Objective
 	// Precond, when not nil, preconditions the steps' conjugate-gradient
 	// solves (see CG.Precond): a fixed approximation of the inverse
-	// Hessian, such as a Kronecker-factored one for a linear head.
+	// Hessian.
 	Precond func(dst, r []float64) error
+	// PrecondAt, when not nil, builds a preconditioner for steps from w,
+	// such as a linear head's class-block one, and replaces Precond: it is
+	// built before the first step and again before any step from a point
+	// more than PrecondMove·‖w_b‖ away from the point w_b it was last built
+	// at. Steps from the original model barely move and keep the first; a
+	// retrain from zeros rebuilds it as the steps approach the minimiser,
+	// where the Hessian differs most from the one at zeros.
+	PrecondAt func(ctx context.Context, w []float64) (func(dst, r []float64) error, error)
 	// Progress, if not nil, is called after every bound evaluation.
 	Progress func(BudgetProgress)
 }
+
+// PrecondMove is how far, relative to its norm, w moves from the point
+// BudgetOptions.PrecondAt last built a preconditioner at before it is built
+// again.
+const PrecondMove = 0.1
 
 // BudgetProgress is passed to BudgetOptions.Progress.
 type BudgetProgress struct {
@@ -118,6 +131,7 @@ func NewtonToBudget(ctx context.Context, obj Objective, w0 []float64, opts Budge
 	trial := make([]float64, n)
 	res := &BudgetResult{}
 	var forcing, prevGrad float64
+	var builtAt []float64 // where opts.PrecondAt last built the preconditioner
 	for step := 0; ; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -148,6 +162,12 @@ func NewtonToBudget(ctx context.Context, obj Objective, w0 []float64, opts Budge
 		}
 		forcing = forcingTerm(step, gn, prevGrad, forcing)
 		prevGrad = gn
+		if opts.PrecondAt != nil && (builtAt == nil || Distance(w, builtAt) > PrecondMove*Norm(builtAt)) {
+			if opts.Precond, err = opts.PrecondAt(ctx, w); err != nil {
+				return nil, fmt.Errorf("unlearn: newton step %d: preconditioner: %w", step+1, err)
+			}
+			builtAt = append(builtAt[:0], w...)
+		}
 		st, err := newtonStep(ctx, obj, hess, w, g, loss, trial, opts, maxCG, forcing)
 		res.HVPs += st.Solve.HVPs
 		if err != nil {

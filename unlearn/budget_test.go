@@ -76,13 +76,20 @@ func TestPosteriorBoundIsTightAndValid(t *testing.T) {
 // TestNewtonToBudget checks the release rule's two halves: steps from w*
 // reach a small budget in a couple of steps; with too few steps they report
 // Reached false, and the retrain from zeros with more steps gets there. The
-// released point is within the budget of the retrained minimiser.
+// released point is within the budget of the retrained minimiser. Both
+// build their preconditioner (the identity, here) where PrecondAt's rule
+// says: once from w*, again from zeros as the steps move away.
 func TestNewtonToBudget(t *testing.T) {
 	c := newConvexCase(t)
 	ctx := context.Background()
 	const budget = 1e-6
+	var built [][]float64
+	identityAt := func(_ context.Context, w []float64) (func(dst, r []float64) error, error) {
+		built = append(built, slices.Clone(w))
+		return func(dst, r []float64) error { copy(dst, r); return nil }, nil
+	}
 	w0 := slices.Clone(c.wStar)
-	res, err := unlearn.NewtonToBudget(ctx, c.retained, c.wStar, unlearn.BudgetOptions{Mu: c.mu, Budget: budget, Margin: c.margin})
+	res, err := unlearn.NewtonToBudget(ctx, c.retained, c.wStar, unlearn.BudgetOptions{Mu: c.mu, Budget: budget, Margin: c.margin, PrecondAt: identityAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +102,9 @@ func TestNewtonToBudget(t *testing.T) {
 	if !res.Reached || len(res.Steps) > 3 || d > res.Posterior.Bound {
 		t.Fatalf("from w*: reached %v in %d steps, bound %.3g, true distance %.3g", res.Reached, len(res.Steps), res.Posterior.Bound, d)
 	}
+	if len(built) != 1 || !slices.Equal(built[0], c.wStar) {
+		t.Errorf("from w*: preconditioner built %d times, want once, at w*", len(built))
+	}
 
 	short, err := unlearn.NewtonToBudget(ctx, c.retained, make([]float64, len(c.wStar)), unlearn.BudgetOptions{
 		Mu: c.mu, Budget: budget, Margin: c.margin, MaxSteps: 1})
@@ -104,8 +114,9 @@ func TestNewtonToBudget(t *testing.T) {
 	if short.Reached || len(short.Steps) != 1 {
 		t.Fatalf("one step from zeros: reached %v after %d steps (bound %.3g)", short.Reached, len(short.Steps), short.Posterior.Bound)
 	}
+	built = nil
 	long, err := unlearn.NewtonToBudget(ctx, c.retained, make([]float64, len(c.wStar)), unlearn.BudgetOptions{
-		Mu: c.mu, Budget: budget, Margin: c.margin, MaxSteps: 50})
+		Mu: c.mu, Budget: budget, Margin: c.margin, MaxSteps: 50, PrecondAt: identityAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +124,15 @@ func TestNewtonToBudget(t *testing.T) {
 	t.Logf("from zeros: %d steps (step sizes %v), bound %.3g, true distance %.3g", len(long.Steps), stepSizes(long.Steps), long.Posterior.Bound, d)
 	if !long.Reached || d > long.Posterior.Bound {
 		t.Fatalf("from zeros: reached %v, bound %.3g, true distance %.3g", long.Reached, long.Posterior.Bound, d)
+	}
+	t.Logf("from zeros: preconditioner built %d times in %d steps", len(built), len(long.Steps))
+	if len(built) < 2 || len(built) >= len(long.Steps) || unlearn.Norm(built[0]) != 0 {
+		t.Errorf("from zeros: preconditioner built %d times in %d steps, want first at zeros, then again, but not before every step", len(built), len(long.Steps))
+	}
+	for i := 1; i < len(built); i++ {
+		if unlearn.Distance(built[i], built[i-1]) <= unlearn.PrecondMove*unlearn.Norm(built[i-1]) {
+			t.Errorf("from zeros: build %d only %.3g from the last one (norm %.3g)", i, unlearn.Distance(built[i], built[i-1]), unlearn.Norm(built[i-1]))
+		}
 	}
 }
 
