@@ -145,10 +145,7 @@ func lanczosCG(ctx context.Context, p Problem, g []float64, margin float64, rule
 		}
 		invariant := breakdown(b, math.Max(math.Abs(lo), math.Abs(hi)), kr.alpha[k-1], n)
 		if (est <= target(Norm(y)) && est <= checkBelow) || invariant || k >= maxIter {
-			u := make([]float64, n)
-			for i, qi := range kr.basis {
-				floats.AddScaled(u, y[i], qi)
-			}
+			u := kr.combine(y)
 			sol.u = u
 			setResidual(st, kr.productsResidual(y, r, p.Lambda, u, g), g, &c)
 			want := target(Norm(u))

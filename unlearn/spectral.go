@@ -484,6 +484,15 @@ func selectiveOrth(basis [][]float64, alpha, beta, vals, last []float64, b float
 	return r, Norm(r)
 }
 
+// combine returns Σ_i y_i·q_i, the vector of coordinates y in the basis.
+func (kr *krylov) combine(y []float64) []float64 {
+	u := make([]float64, len(kr.basis[0]))
+	for i, qi := range kr.basis {
+		floats.AddScaled(u, y[i], qi)
+	}
+	return u
+}
+
 // productsResidual returns ‖(H + λI)u − g‖ for u = Σ y_i·q_i, the iterate of
 // a run with full reorthogonalization whose last extend returned r, from the
 // products the run already made: (H + λI)u = Σ_j y_j·op(q_j) + λu, and each

@@ -462,6 +462,23 @@ func TestTridiagSolve(t *testing.T) {
 	}
 }
 
+// denseKrylovStart returns the operator v ↦ M·v of an n×n matrix, a right-hand
+// side g drawn from rnd, ‖g‖ and the first basis vector g/‖g‖.
+func denseKrylovStart(rnd *rand.Rand, m mat.Matrix, n int) (op func(dst, v []float64) error, g []float64, gn float64, q []float64) {
+	op = func(dst, v []float64) error {
+		mat.NewVecDense(n, dst).MulVec(m, mat.NewVecDense(n, v))
+		return nil
+	}
+	g = make([]float64, n)
+	for i := range g {
+		g[i] = rnd.NormFloat64()
+	}
+	gn = Norm(g)
+	q = make([]float64, n)
+	floats.ScaleTo(q, 1/gn, g)
+	return op, g, gn, q
+}
+
 // TestRadauFactor: along an exact Lanczos run on an indefinite H shifted
 // to a positive definite A = H + λI, the Gauss–Radau factor f bounds the
 // conjugate gradient iterate's error by ρ/(√μ·f) in the A-norm and ρ/(μ·f)
@@ -478,18 +495,8 @@ func TestRadauFactor(t *testing.T) {
 	eig[0] = -1
 	h := symWithSpectrum(rnd, eig)
 	lambda := lamMinA + 1 // A = H + λI has λ_min = 0.05, λ_max ≤ 4.05
-	op := func(dst, v []float64) error {
-		mat.NewVecDense(n, dst).MulVec(h, mat.NewVecDense(n, v))
-		return nil
-	}
-	g := make([]float64, n)
-	for i := range g {
-		g[i] = rnd.NormFloat64()
-	}
+	op, g, gn, q := denseKrylovStart(rnd, h, n)
 	exact := denseSolve(h, lambda, g)
-	gn := Norm(g)
-	q := make([]float64, n)
-	floats.ScaleTo(q, 1/gn, g)
 	kr := &krylov{}
 	// Sharpness is checked while the run has not resolved the spectrum
 	// (later, rounding at the 60-dimensional end blurs both bounds).
@@ -504,10 +511,7 @@ func TestRadauFactor(t *testing.T) {
 		if !tridiagSolve(kr.alpha, kr.beta, lambda, gn, y) {
 			t.Fatalf("step %d: tridiagonal solve failed", k)
 		}
-		u := make([]float64, n)
-		for i, qi := range kr.basis {
-			floats.AddScaled(u, y[i], qi)
-		}
+		u := kr.combine(y)
 		e := make([]float64, n)
 		floats.SubTo(e, u, exact)
 		ae := make([]float64, n)
@@ -610,17 +614,7 @@ func TestProductsResidual(t *testing.T) {
 			a.Set(i, j, a.At(i, j)+1e-3*rnd.NormFloat64())
 		}
 	}
-	op := func(dst, v []float64) error {
-		mat.NewVecDense(n, dst).MulVec(a, mat.NewVecDense(n, v))
-		return nil
-	}
-	g := make([]float64, n)
-	for i := range g {
-		g[i] = rnd.NormFloat64()
-	}
-	gn := Norm(g)
-	q := make([]float64, n)
-	floats.ScaleTo(q, 1/gn, g)
+	op, g, gn, q := denseKrylovStart(rnd, a, n)
 	kr := &krylov{}
 	for step := 1; step <= k; step++ {
 		r, b, err := kr.extend(op, q, FullReorthogonalization, nil)
@@ -631,10 +625,7 @@ func TestProductsResidual(t *testing.T) {
 		if !tridiagSolve(kr.alpha, kr.beta, lambda, gn, y) {
 			t.Fatal("tridiagonal solve failed")
 		}
-		u := make([]float64, n)
-		for i, qi := range kr.basis {
-			floats.AddScaled(u, y[i], qi)
-		}
+		u := kr.combine(y)
 		want := make([]float64, n)
 		if err := op(want, u); err != nil {
 			t.Fatal(err)
