@@ -91,18 +91,25 @@ func startHelper(j *job, stay bool) {
 // await polls for a job for spinWindow; it returns the job, or nil when none
 // came and h has exited.
 func (h *helper) await() *job {
+	if poll(func() bool { return h.slot.Load() != idleJob }) || !h.slot.CompareAndSwap(idleJob, goneJob) {
+		return h.slot.Load() // a job came, at the last moment perhaps
+	}
+	return nil
+}
+
+// poll calls done until it reports true or spinWindow has passed, yielding to
+// the scheduler every pollBatch calls, and returns done's last answer.
+func poll(done func() bool) bool {
 	start := time.Now()
-	for i := 1; ; i++ {
-		if j := h.slot.Load(); j != idleJob {
-			return j
-		}
+	for i := 1; !done(); i++ {
 		if i%pollBatch == 0 {
-			if time.Since(start) > spinWindow && h.slot.CompareAndSwap(idleJob, goneJob) {
-				return nil
+			if time.Since(start) > spinWindow {
+				return false
 			}
 			runtime.Gosched()
 		}
 	}
+	return true
 }
 
 // parallel runs fn for every chunk, worker w taking chunks w, w+W, w+2W, ...,
@@ -156,15 +163,7 @@ func parallel(ctx context.Context, chunks, workers int, fn func(w, chunk int) er
 		return errs
 	}
 	work(0)
-	start := time.Now()
-	for i := 1; left.Load() > 0; i++ {
-		if i%pollBatch == 0 {
-			if time.Since(start) > spinWindow {
-				break
-			}
-			runtime.Gosched()
-		}
-	}
+	poll(func() bool { return left.Load() == 0 }) // then block, if they are not done
 	wg.Wait()
 	return errs
 }
